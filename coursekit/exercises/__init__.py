@@ -1,0 +1,215 @@
+"""Exercises: stable ids, self-checks with helpful messages, and the fallback to the library.
+
+Every exercise of the course re-implements one small library function with the same signature.
+In a notebook, the cell after the exercise runs::
+
+    euler_maruyama = ck.check("sde.euler_maruyama", euler_maruyama)
+
+which runs the exercise's checks on the student's function, prints one line (passed, not done
+yet, or which check failed and why), and returns the function that later cells use: the
+student's when every check passes, the library's reference otherwise. So a notebook with blank
+exercises still runs top to bottom.
+
+The same checks are the grading tests of the instructor's grader.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Check",
+    "CheckFailed",
+    "CheckResult",
+    "Exercise",
+    "check",
+    "expect_close",
+    "expect_shape",
+    "get_exercise",
+    "list_exercises",
+    "register",
+    "run_checks",
+]
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check with a message that tells the student what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of an exercise: ``run(fn)`` raises :class:`CheckFailed` when ``fn`` is wrong."""
+
+    name: str
+    run: Callable[[Callable], None]
+    points: int = 1
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: a stable id, the library's reference function, and its checks."""
+
+    id: str
+    reference: Callable
+    checks: tuple[Check, ...]
+    chapter: str
+    function_name: str = ""
+
+    @property
+    def reference_name(self) -> str:
+        """Dotted name of the reference, e.g. ``coursekit.sde_solvers.euler_maruyama``."""
+        return f"{self.reference.__module__}.{self.reference.__qualname__}"
+
+    @property
+    def points(self) -> int:
+        """Total points of the exercise's checks."""
+        return sum(c.points for c in self.checks)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of :func:`run_checks`.
+
+    Attributes:
+        exercise_id: The exercise.
+        status: ``"passed"``, ``"not done"`` or ``"failed"``.
+        passed: Names of the checks that passed.
+        failed: ``(check name, message)`` for each check that failed.
+        points: Points earned; ``max_points`` the points possible.
+    """
+
+    exercise_id: str
+    status: str
+    passed: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+    points: int
+    max_points: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return self.status == "passed"
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(
+    exercise_id: str, reference: Callable, chapter: str, checks: list[Check], function_name: str = ""
+) -> Exercise:
+    """Register an exercise (done by the chapter modules of this package at import)."""
+    exercise = Exercise(exercise_id, reference, tuple(checks), chapter, function_name or reference.__name__)
+    _REGISTRY[exercise_id] = exercise
+    return exercise
+
+
+def list_exercises(chapter: str | None = None) -> list[str]:
+    """Ids of all registered exercises (of one chapter if given), in registration order."""
+    return [k for k, e in _REGISTRY.items() if chapter is None or e.chapter == chapter]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Look up an exercise by id; an unknown id raises ``KeyError`` naming the closest ones."""
+    if exercise_id not in _REGISTRY:
+        close = difflib.get_close_matches(str(exercise_id), _REGISTRY, n=3)
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise KeyError(f"unknown exercise id {exercise_id!r}.{hint}")
+    return _REGISTRY[exercise_id]
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_checks(exercise_id: str, fn: Callable) -> CheckResult:
+    """Run every check of an exercise on ``fn`` and collect the results (never raises for ``fn``'s errors)."""
+    exercise = get_exercise(exercise_id)
+    if not callable(fn):
+        failed = tuple((c.name, f"expected a function, got {type(fn).__name__}") for c in exercise.checks)
+        return CheckResult(exercise_id, "failed", (), failed, 0, exercise.points)
+    passed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    not_done = False
+    points = 0
+    for c in exercise.checks:
+        try:
+            with torch.random.fork_rng(devices=[]):  # a check never moves the notebook's RNG
+                c.run(fn)
+        except NotImplementedError:
+            not_done = True
+            failed.append((c.name, "not implemented yet"))
+        except CheckFailed as error:
+            failed.append((c.name, str(error)))
+        except Exception as error:  # the student's code raised: report it, do not crash
+            failed.append((c.name, f"your function raised {_describe(error)}"))
+        else:
+            passed.append(c.name)
+            points += c.points
+    status = "passed" if not failed else ("not done" if not_done and not passed else "failed")
+    return CheckResult(exercise_id, status, tuple(passed), tuple(failed), points, exercise.points)
+
+
+def check(exercise_id: str, fn: Callable, *, quiet: bool = False) -> Callable:
+    """Self-check an exercise, print one line, and return the function later cells should use.
+
+    Args:
+        exercise_id: The exercise's stable id, e.g. ``"sde.euler_maruyama"``.
+        fn: The student's function.
+        quiet: Do not print.
+
+    Returns:
+        ``fn`` when every check passes, otherwise the library's reference implementation.
+    """
+    result = run_checks(exercise_id, fn)
+    exercise = get_exercise(exercise_id)
+    name = getattr(fn, "__name__", exercise.function_name)
+    fallback = f"Later cells use the library's {exercise.reference_name} instead."
+    if result.ok:
+        line = f"[passed] {exercise_id}: all {len(result.passed)} checks passed. Later cells use your {name}."
+    elif result.status == "not done":
+        line = f"[not done yet] {exercise_id}: {name} raises NotImplementedError. {fallback}"
+    else:
+        check_name, message = result.failed[0]
+        message = message if message.endswith((".", "?", "!")) else message + "."
+        more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+        line = (
+            f"[failed] {exercise_id}: {len(result.passed)}/{len(exercise.checks)} checks passed; "
+            f"check '{check_name}' failed{more}: {message} {fallback}"
+        )
+    if not quiet:
+        print(line)
+    return fn if result.ok else exercise.reference
+
+
+def expect_shape(value: object, shape: tuple[int, ...], what: str) -> Tensor:
+    """Fail with a clear message unless ``value`` is a tensor of shape ``shape``."""
+    if not isinstance(value, Tensor):
+        raise CheckFailed(f"{what} should be a torch.Tensor of shape {shape}, got {type(value).__name__}")
+    if tuple(value.shape) != tuple(shape):
+        raise CheckFailed(f"{what} should have shape {tuple(shape)}, got {tuple(value.shape)}")
+    return value
+
+
+def expect_close(value: Tensor, expected: Tensor, what: str, *, atol: float = 1e-5, rtol: float = 1e-5) -> None:
+    """Fail with the largest error and where it occurs unless ``value`` is close to ``expected``."""
+    expect_shape(value, tuple(expected.shape), what)
+    value = value.detach().to(expected.dtype)
+    if not torch.isfinite(value).all():
+        raise CheckFailed(f"{what} contains NaN or inf")
+    error = (value - expected).abs()
+    bad = error > atol + rtol * expected.abs()
+    if bad.any():
+        index = tuple(int(i) for i in torch.nonzero(bad)[0])
+        raise CheckFailed(
+            f"{what} differs from the expected value: at index {index} you return "
+            f"{value[index].item():.6g}, expected {expected[index].item():.6g} (largest error {error.max().item():.3g})"
+        )
+
+
+from coursekit.exercises import sde_basics as _sde_basics  # noqa: E402,F401  (registers Chapter 1)

@@ -1,0 +1,227 @@
+r"""Noise schedules $x_t = \alpha_t\,x_{\text{data}} + \sigma_t\,\varepsilon$ (Chapters 1, 6).
+
+A schedule gives the signal coefficient $\alpha_t$, the noise level $\sigma_t$ and their time
+derivatives. Time runs from data ($t = 0$, $\alpha_0 = 1$, $\sigma_0 = 0$) to noise ($t = 1$).
+
+* :class:`LinearBetaSchedule` is the variance-preserving (VP) schedule of DDPM / score-SDE with
+  $\beta(t) = \beta_{\min} + t(\beta_{\max} - \beta_{\min})$, $\beta_{\min} = 0.1$,
+  $\beta_{\max} = 20$ (Ho et al. 2020; Song et al. 2021);
+* :class:`CosineSchedule` is the VP schedule of Nichol & Dhariwal (2021);
+* :class:`GeometricVESchedule` is the variance-exploding (VE) schedule of Song et al. (2021).
+
+For a VP schedule $\sigma_t^2 = 1 - \alpha_t^2$ and the SDE rate is
+$\beta(t) = -2\,\dot\alpha_t / \alpha_t$.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from coursekit._shapes import check_positive, time_tensor
+
+__all__ = [
+    "CosineSchedule",
+    "GeometricVESchedule",
+    "LinearBetaSchedule",
+    "Schedule",
+    "ScheduleValues",
+    "get_schedule",
+    "linear_alpha_sigma",
+]
+
+
+@dataclass(frozen=True)
+class ScheduleValues:
+    r"""$\alpha_t$, $\sigma_t$, $\dot\alpha_t$, $\dot\sigma_t$, each of the shape of ``t``."""
+
+    alpha: Tensor
+    sigma: Tensor
+    d_alpha: Tensor
+    d_sigma: Tensor
+
+
+
+def linear_alpha_sigma(
+    t: float | Tensor, beta_min: float = 0.1, beta_max: float = 20.0
+) -> tuple[Tensor, Tensor]:
+    r"""Marginal coefficients of the VP SDE with a linear $\beta$ (Chapter 1, exercise).
+
+    $$\alpha_t = \exp\Big(-\tfrac12\int_0^t \beta(s)\,ds\Big)
+      = \exp\Big(-\tfrac12\big(\beta_{\min} t + \tfrac12 t^2(\beta_{\max}-\beta_{\min})\big)\Big),
+      \qquad \sigma_t = \sqrt{1 - \alpha_t^2}.$$
+
+    Args:
+        t: Times in $[0, 1]$, a float or a tensor of shape ``()`` or ``(N,)``.
+        beta_min: $\beta(0)$.
+        beta_max: $\beta(1)$.
+
+    Returns:
+        ``(alpha, sigma)``, each of the shape of ``t``.
+
+    Example:
+        >>> alpha, sigma = linear_alpha_sigma(torch.tensor([0.0, 1.0]))
+        >>> [round(float(a), 4) for a in alpha], [round(float(s), 4) for s in sigma]
+        ([1.0, 0.0066], [0.0, 1.0])
+    """
+    t = time_tensor(t)
+    integral = beta_min * t + 0.5 * t**2 * (beta_max - beta_min)  # \int_0^t beta(s) ds
+    alpha = torch.exp(-0.5 * integral)
+    sigma = torch.sqrt(-torch.expm1(-integral))  # sqrt(1 - alpha^2), accurate near t = 0
+    return alpha, sigma
+
+
+class Schedule(ABC):
+    r"""A noise schedule: ``schedule(t)`` returns :class:`ScheduleValues` at times ``t``."""
+
+    @abstractmethod
+    def __call__(self, t: float | Tensor) -> ScheduleValues:
+        """Evaluate $\\alpha_t, \\sigma_t, \\dot\\alpha_t, \\dot\\sigma_t$; ``t`` scalar or ``(N,)``."""
+
+    def alpha_sigma(self, t: float | Tensor) -> tuple[Tensor, Tensor]:
+        r"""Return $(\alpha_t, \sigma_t)$, each of the shape of ``t``."""
+        values = self(t)
+        return values.alpha, values.sigma
+
+
+@dataclass(frozen=True)
+class LinearBetaSchedule(Schedule):
+    r"""VP schedule with $\beta(t) = \beta_{\min} + t(\beta_{\max}-\beta_{\min})$ (Chapters 1, 6).
+
+    $\dot\alpha_t = -\tfrac12\beta(t)\alpha_t$ and
+    $\dot\sigma_t = \tfrac12\beta(t)\alpha_t^2/\sigma_t$ (infinite at $t = 0$).
+
+    Args:
+        beta_min: $\beta(0) > 0$ (default 0.1).
+        beta_max: $\beta(1) \ge \beta_{\min}$ (default 20).
+    """
+
+    beta_min: float = 0.1
+    beta_max: float = 20.0
+
+    def __post_init__(self) -> None:
+        check_positive(self.beta_min, "beta_min")
+        check_positive(self.beta_max, "beta_max")
+        if self.beta_max < self.beta_min:
+            raise ValueError(f"beta_max ({self.beta_max}) must be >= beta_min ({self.beta_min})")
+
+    def beta(self, t: float | Tensor) -> Tensor:
+        r"""The rate $\beta(t)$, of the shape of ``t``."""
+        t = time_tensor(t)
+        return self.beta_min + t * (self.beta_max - self.beta_min)
+
+    def __call__(self, t: float | Tensor) -> ScheduleValues:
+        """Evaluate the schedule at ``t`` (scalar or ``(N,)``)."""
+        alpha, sigma = linear_alpha_sigma(t, self.beta_min, self.beta_max)
+        beta = self.beta(t)
+        d_alpha = -0.5 * beta * alpha
+        d_sigma = -alpha * d_alpha / sigma
+        return ScheduleValues(alpha, sigma, d_alpha, d_sigma)
+
+
+@dataclass(frozen=True)
+class CosineSchedule(Schedule):
+    r"""VP cosine schedule (Nichol & Dhariwal 2021), Chapter 6.
+
+    $$\alpha_t = \frac{\cos\big(\tfrac{\pi}{2}\tfrac{t+s}{1+s}\big)}{\cos\big(\tfrac{\pi}{2}\tfrac{s}{1+s}\big)},
+      \qquad \sigma_t = \sqrt{1-\alpha_t^2},
+      \qquad \beta(t) = \frac{\pi}{1+s}\tan\Big(\frac{\pi}{2}\frac{t+s}{1+s}\Big).$$
+
+    $\alpha_1 = 0$ and $\beta(1) = \infty$: stop SDE solves a little before $t = 1$.
+
+    Args:
+        s: Offset that keeps $\beta$ small near $t = 0$ (default 0.008).
+    """
+
+    s: float = 0.008
+
+    def __post_init__(self) -> None:
+        check_positive(self.s, "s")
+
+    def _angle(self, t: Tensor) -> Tensor:
+        return 0.5 * math.pi * (t + self.s) / (1 + self.s)
+
+    def beta(self, t: float | Tensor) -> Tensor:
+        r"""The rate $\beta(t) = -2\dot\alpha_t/\alpha_t$, of the shape of ``t``."""
+        t = time_tensor(t)
+        return math.pi / (1 + self.s) * torch.tan(self._angle(t))
+
+    def __call__(self, t: float | Tensor) -> ScheduleValues:
+        """Evaluate the schedule at ``t`` (scalar or ``(N,)``)."""
+        t = time_tensor(t)
+        angle = self._angle(t)
+        norm = math.cos(0.5 * math.pi * self.s / (1 + self.s))
+        alpha = torch.cos(angle) / norm
+        sigma = torch.sqrt((1 - alpha**2).clamp_min(0.0))
+        d_alpha = -torch.sin(angle) * (0.5 * math.pi / (1 + self.s)) / norm
+        d_sigma = -alpha * d_alpha / sigma
+        return ScheduleValues(alpha, sigma, d_alpha, d_sigma)
+
+
+@dataclass(frozen=True)
+class GeometricVESchedule(Schedule):
+    r"""Variance-exploding schedule of the VE SDE (Song et al. 2021), Chapters 1, 6.
+
+    The SDE $dx = \sqrt{d[\bar\sigma^2(t)]/dt}\,dW$ with
+    $\bar\sigma(t) = \sigma_{\min}(\sigma_{\max}/\sigma_{\min})^t$, started at the data, has
+    $$\alpha_t = 1, \qquad \sigma_t = \sqrt{\bar\sigma(t)^2 - \sigma_{\min}^2}.$$
+
+    Args:
+        sigma_min: $\bar\sigma(0) > 0$ (default 0.01).
+        sigma_max: $\bar\sigma(1) > \sigma_{\min}$ (default 10, which dominates 2D toy data).
+    """
+
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_positive(self.sigma_min, "sigma_min")
+        check_positive(self.sigma_max, "sigma_max")
+        if self.sigma_max <= self.sigma_min:
+            raise ValueError(f"sigma_max ({self.sigma_max}) must exceed sigma_min ({self.sigma_min})")
+
+    def sigma_bar(self, t: float | Tensor) -> Tensor:
+        r"""$\bar\sigma(t) = \sigma_{\min}(\sigma_{\max}/\sigma_{\min})^t$, of the shape of ``t``."""
+        t = time_tensor(t)
+        return self.sigma_min * (self.sigma_max / self.sigma_min) ** t
+
+    def __call__(self, t: float | Tensor) -> ScheduleValues:
+        """Evaluate the schedule at ``t`` (scalar or ``(N,)``)."""
+        sigma_bar = self.sigma_bar(t)
+        alpha = torch.ones_like(sigma_bar)
+        sigma = torch.sqrt((sigma_bar**2 - self.sigma_min**2).clamp_min(0.0))
+        log_ratio = math.log(self.sigma_max / self.sigma_min)
+        d_sigma = sigma_bar**2 * log_ratio / sigma  # d/dt sqrt(sigma_bar^2 - sigma_min^2)
+        return ScheduleValues(alpha, sigma, torch.zeros_like(alpha), d_sigma)
+
+
+_SCHEDULES: dict[str, type[Schedule]] = {
+    "linear": LinearBetaSchedule,
+    "cosine": CosineSchedule,
+    "ve": GeometricVESchedule,
+}
+
+
+def get_schedule(name: str, **kwargs: float) -> Schedule:
+    """Build a schedule by name: ``"linear"``, ``"cosine"`` or ``"ve"``.
+
+    Args:
+        name: The schedule's name.
+        **kwargs: Its parameters, e.g. ``beta_min=0.1, beta_max=20``.
+
+    Returns:
+        The schedule.
+
+    Raises:
+        ValueError: For an unknown name; the message lists the valid ones.
+    """
+    if name not in _SCHEDULES:
+        close = difflib.get_close_matches(str(name), _SCHEDULES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown schedule {name!r}; valid names: {sorted(_SCHEDULES)}.{hint}")
+    return _SCHEDULES[name](**kwargs)
