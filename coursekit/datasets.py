@@ -93,13 +93,16 @@ def sample_labelled(
 
     Returns:
         Points of shape ``(n, 2)`` and labels, ``long`` of shape ``(n,)``.
+
+    Raises:
+        TypeError: If ``dtype`` is not a floating dtype.
     """
     name = _check_name(name)
     n = check_positive_int(n, "n")
     dtype = torch.get_default_dtype() if dtype is None else dtype
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
-    device = torch.get_default_device() if device is None else torch.device(device)
+    device = torch.empty(()).device if device is None else torch.device(device)  # torch's default device
     work_device = generator.device if generator is not None else device
     work_dtype = torch.float32 if work_device.type == "mps" else torch.float64
     x, labels = _SAMPLERS[name](n, generator, work_device, work_dtype)
@@ -174,6 +177,9 @@ def mixture(
 
     Returns:
         The mixture, with components in label order.
+
+    Raises:
+        ValueError: For any other dataset.
     """
     if _check_name(name) != "8gaussians":
         raise ValueError(f"{name!r} is not a Gaussian mixture; only '8gaussians' is")

@@ -40,7 +40,8 @@ class GaussianMixture:
     Weights that are non-negative with a positive sum are normalised to sum to 1; negative
     weights or all-zero weights raise ``ValueError``. All computations happen in the dtype and on
     the device of the parameters (``means``' dtype, or torch's default for non-float input);
-    :meth:`to` makes a copy elsewhere. Used in Chapters 1, 2 and 6.
+    :meth:`to` makes a copy elsewhere. The parameters are stored as detached copies. Used in Chapters 1, 2
+    and 6.
 
     Args:
         means: Component means $\mu_k$, shape ``(K, d)``.
@@ -106,10 +107,12 @@ class GaussianMixture:
         _fill(self, means, covariances, weights, eigvals, eigvecs)
 
     def __setattr__(self, name: str, value: object) -> None:
+        """Refuse every assignment: the mixture is immutable."""
         raise AttributeError("GaussianMixture is immutable; build a new one (e.g. with noised() or to())")
 
     def __reduce__(self) -> tuple[type, tuple[Tensor, Tensor, Tensor]]:
-        return (GaussianMixture, (self._means, self._covariances, self._weights))  # for pickle/deepcopy
+        """Rebuild from the parameters (for pickle and copy.deepcopy)."""
+        return (GaussianMixture, (self._means, self._covariances, self._weights))
 
     @classmethod
     def isotropic(cls, means: Tensor, std: Tensor | float, weights: Tensor | None = None) -> GaussianMixture:
@@ -161,6 +164,7 @@ class GaussianMixture:
         return self._means.device
 
     def __repr__(self) -> str:
+        """Show the sizes, dtype and device."""
         return f"GaussianMixture(K={self.num_components}, d={self.dim}, dtype={self.dtype}, device={self.device})"
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> GaussianMixture:
@@ -172,6 +176,9 @@ class GaussianMixture:
 
         Returns:
             A new mixture.
+
+        Raises:
+            TypeError: If ``dtype`` is not a floating dtype.
         """
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating dtype, got {dtype}")
@@ -232,9 +239,10 @@ class GaussianMixture:
         return x, labels
 
     def noised(self, alpha: float | Tensor, sigma: float | Tensor) -> GaussianMixture:
-        r"""Return the law of $x_t = \alpha x_0 + \sigma \varepsilon$, $x_0 \sim p$, $\varepsilon \sim \mathcal N(0, I)$.
+        r"""Return the law $p_t$ of $x_t = \alpha x_0 + \sigma \varepsilon$, where $\varepsilon \sim \mathcal N(0, I)$.
 
-        $$p_t = \sum_k w_k\, \mathcal N(\alpha \mu_k,\; \alpha^2 \Sigma_k + \sigma^2 I).$$
+        $$x_0 \sim \sum_k w_k\, \mathcal N(\mu_k, \Sigma_k) \quad\Longrightarrow\quad
+          x_t \sim \sum_k w_k\, \mathcal N(\alpha \mu_k,\; \alpha^2 \Sigma_k + \sigma^2 I).$$
 
         Args:
             alpha: Signal scale $\alpha > 0$, a float or 0-d tensor.
@@ -243,7 +251,7 @@ class GaussianMixture:
         Returns:
             The noised mixture (Chapter 6: the marginal of the forward SDE started at $p$).
         """
-        a = check_positive(alpha, "alpha")
+        a = check_positive(float(alpha) if isinstance(alpha, Tensor) else alpha, "alpha")
         s = _check_nonnegative(sigma, "sigma")
         eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
         covariances = a**2 * self._covariances + s**2 * eye
@@ -304,7 +312,7 @@ def noised_score(mixture: GaussianMixture, x: Tensor, alpha: float | Tensor, sig
 
 def _fill(mixture: GaussianMixture, *values: Tensor) -> GaussianMixture:
     """Set the (otherwise immutable) attributes of ``mixture``, in the order of ``__slots__``."""
-    for name, value in zip(GaussianMixture.__slots__, values):
+    for name, value in zip(GaussianMixture.__slots__, values, strict=True):
         object.__setattr__(mixture, name, value)
     return mixture
 

@@ -24,10 +24,3 @@ def root() -> Path:
     """The repository root."""
     return ROOT
 
-
-def fitted_slope(h: list[float] | torch.Tensor, error: list[float] | torch.Tensor) -> float:
-    """Least-squares slope of log(error) against log(h): the observed convergence order."""
-    log_h = torch.log(torch.as_tensor(h, dtype=torch.float64))
-    log_e = torch.log(torch.as_tensor(error, dtype=torch.float64))
-    log_h, log_e = log_h - log_h.mean(), log_e - log_e.mean()
-    return float((log_h * log_e).sum() / (log_h**2).sum())

@@ -209,3 +209,17 @@ def test_errors() -> None:
         log_prob("checkerboard", torch.zeros(3, 3))
     with pytest.raises(ValueError, match="not a Gaussian mixture"):
         mixture("rings")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", DATASETS)
+def test_cuda_with_cpu_and_cuda_generators(name: str) -> None:
+    x, labels = sample_labelled(name, 1001, generator=gen(9), device="cuda")
+    assert x.device.type == "cuda" and labels.device.type == "cuda"
+    assert torch.equal(x.cpu(), sample(name, 1001, generator=gen(9)))  # a CPU generator: same points anywhere
+    g = torch.Generator(device="cuda").manual_seed(9)
+    x, labels = sample_labelled(name, 1001, generator=g, device="cuda")
+    assert x.shape == (1001, 2) and x.device.type == "cuda" and labels.max() < num_classes(name)
+    if has_log_prob(name):
+        assert log_prob(name, x).device.type == "cuda"

@@ -212,3 +212,15 @@ def test_bad_inputs_raise(gmm: GaussianMixture) -> None:
         gmm.sample(0)
     with pytest.raises(TypeError, match="n must be an int"):
         gmm.sample(10.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda(gmm: GaussianMixture) -> None:
+    cuda = gmm.to("cuda")
+    x = torch.randn(64, 2, dtype=F64)
+    alpha, sigma = torch.rand(64, dtype=F64) + 0.1, torch.rand(64, dtype=F64)
+    got = noised_score(cuda, x.cuda(), alpha.cuda(), sigma.cuda())
+    torch.testing.assert_close(got.cpu(), noised_score(gmm, x, alpha, sigma))
+    assert cuda.sample(10, generator=torch.Generator().manual_seed(0)).device.type == "cuda"
+    assert cuda.sample(10, generator=torch.Generator(device="cuda").manual_seed(0)).device.type == "cuda"

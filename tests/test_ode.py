@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from conftest import fitted_slope
+from coursekit.convergence import fitted_order as fitted_slope
 from coursekit.ode import euler, integrate
 
 A = torch.tensor([[-0.5, -2.0], [2.0, -0.5]], dtype=torch.float64)  # spiral sink

@@ -4,17 +4,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import re  # noqa: E402
+import re
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from IPython.display import HTML  # noqa: E402
-from matplotlib.animation import FuncAnimation  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from IPython.display import HTML
+from matplotlib.animation import FuncAnimation
+from matplotlib.axes import Axes
 
-from coursekit import plotting  # noqa: E402
+from coursekit import plotting
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +65,7 @@ def test_plot_samples_2d_with_labels_has_one_legend_entry_per_class():
 
 
 def test_plot_samples_lims_per_axis_label_and_existing_axes():
-    fig, axes = plt.subplots(1, 2)
+    _, axes = plt.subplots(1, 2)
     x = torch.randn(10, 2, generator=_gen())
     ax = plotting.plot_samples(x, ax=axes[1], lims=((-1, 2), (-5, 5)), label="data", xlabel="a", ylabel="b")
     assert ax is axes[1]
@@ -177,7 +177,7 @@ def test_plot_trajectories_1d_against_time():
 
 @pytest.mark.parametrize("shape", [(5, 4), (5, 4, 3), (5,)])
 def test_plot_trajectories_rejects_bad_shapes(shape):
-    with pytest.raises(ValueError, match=re.escape(f"traj must have shape (T+1, N, d)")):
+    with pytest.raises(ValueError, match=re.escape("traj must have shape (T+1, N, d)")):
         plotting.plot_trajectories(torch.zeros(shape))
 
 
@@ -251,9 +251,21 @@ def test_animate_samples_and_to_html_embed_every_frame():
 
 def test_animate_samples_accepts_a_list_and_lims():
     frames = [torch.randn(10, 2, generator=_gen()) for _ in range(2)]
-    anim = plotting.animate_samples(frames, lims=(-5, 5))
+    anim = plotting.animate_samples(frames, lims=(-5, 5), times=[0, 20], time_format="step {:.0f}")
     _render(anim, 2)
     assert anim._fig.axes[0].get_xlim() == (-5.0, 5.0)
+    assert anim._fig.axes[0].get_title() == "step 20"
+
+
+def test_animate_samples_limits_ignore_diverged_points():
+    frames = torch.randn(3, 10, 2, generator=_gen())
+    frames[2, 0] = torch.inf
+    frames[1, 1] = torch.nan
+    anim = plotting.animate_samples(frames)
+    _render(anim, 3)
+    finite = frames[torch.isfinite(frames).all(-1)]
+    xlim = anim._fig.axes[0].get_xlim()
+    assert np.isfinite(xlim).all() and xlim[0] < finite[:, 0].min() and xlim[1] > finite[:, 0].max()
 
 
 @pytest.mark.parametrize("shape", [(3, 10, 3), (3, 10)])

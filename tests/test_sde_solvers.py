@@ -5,70 +5,42 @@ import math
 import pytest
 import torch
 
-from conftest import fitted_slope
-from coursekit.brownian import brownian_increments
+from coursekit.convergence import fitted_order, strong_errors, weak_errors
 from coursekit.sde import GeometricBrownianMotion, OrnsteinUhlenbeck, VPSDE
 from coursekit.sde_solvers import euler_maruyama, simulate
 
-FINE = 2**10  # steps of the finest grid
-LEVELS = [2**k for k in range(2, 8)]  # coarse step counts: h = 1/4 ... 1/128
-
-
-def _coarsen(dW: torch.Tensor, steps: int) -> torch.Tensor:
-    """Sum fine increments (FINE, N, d) into `steps` coarse ones: the same Brownian path."""
-    return dW.reshape(steps, FINE // steps, *dW.shape[1:]).sum(dim=1)
+LEVELS = [4, 8, 16, 32, 64, 128]  # coarse step counts: h = 1/4 ... 1/128
+H = [1 / n for n in LEVELS]
 
 
 def test_strong_order_one_half_on_geometric_brownian_motion():
-    gen = torch.Generator().manual_seed(0)
-    sde, n = GeometricBrownianMotion(mu=2.0, sigma=1.0), 4000  # Higham (2001)'s example
-    x0 = torch.ones(n, 1, dtype=torch.float64)
-    t_fine = torch.linspace(0, 1, FINE + 1, dtype=torch.float64)
-    dW = brownian_increments(t_fine, n, 1, generator=gen)
-    W = torch.cat([torch.zeros_like(dW[:1]), dW.cumsum(0)])
-    exact = sde.solution(x0, W, t_fine)[-1]
-    errors = []
-    for steps in LEVELS:
-        t_grid = torch.linspace(0, 1, steps + 1, dtype=torch.float64)
-        x_end = euler_maruyama(sde, x0, t_grid, dW=_coarsen(dW, steps))[-1]
-        errors.append((x_end - exact).abs().mean().item())
-    order = fitted_slope([1 / s for s in LEVELS], errors)
+    """Higham (2001)'s example: GBM with mu = 2, sigma = 1, against its exact pathwise solution."""
+    sde = GeometricBrownianMotion(mu=2.0, sigma=1.0)
+    errors = strong_errors(
+        euler_maruyama, sde, torch.ones(4000, 1), LEVELS, fine_steps=1024, exact=sde.solution,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert euler_maruyama.strong_order == 0.5
-    assert abs(order - 0.5) < 0.2, f"strong order {order:.2f}"
+    assert abs(fitted_order(H, errors) - 0.5) < 0.2, f"strong order {fitted_order(H, errors):.2f}"
 
 
 def test_strong_order_one_on_additive_noise():
-    gen = torch.Generator().manual_seed(1)
-    sde, n = OrnsteinUhlenbeck(theta=2.0, sigma=1.0), 2000
-    x0 = torch.ones(n, 1, dtype=torch.float64)
-    t_fine = torch.linspace(0, 1, FINE * 4 + 1, dtype=torch.float64)
-    dW_ref = brownian_increments(t_fine, n, 1, generator=gen)
-    reference = euler_maruyama(sde, x0, t_fine, dW=dW_ref)[-1]  # h = 1/4096 stands in for the exact path
-    dW = dW_ref.reshape(FINE, 4, n, 1).sum(1)
-    errors = []
-    for steps in LEVELS:
-        t_grid = torch.linspace(0, 1, steps + 1, dtype=torch.float64)
-        x_end = euler_maruyama(sde, x0, t_grid, dW=_coarsen(dW, steps))[-1]
-        errors.append((x_end - reference).abs().mean().item())
-    order = fitted_slope([1 / s for s in LEVELS], errors)
-    assert abs(order - 1.0) < 0.2, f"strong order with additive noise {order:.2f}"
+    """Additive noise: the Ito-Taylor term G G' vanishes and Euler-Maruyama gains a half order."""
+    errors = strong_errors(
+        euler_maruyama, OrnsteinUhlenbeck(theta=2.0, sigma=1.0), torch.ones(2000, 1), LEVELS,
+        fine_steps=4096, generator=torch.Generator().manual_seed(1),
+    )
+    assert abs(fitted_order(H, errors) - 1.0) < 0.2, f"strong order {fitted_order(H, errors):.2f}"
 
 
 def test_weak_order_one():
     """|E[X_T^h] - E[X_T]| = O(h) for GBM, whose mean x0 e^{mu T} is known."""
-    gen = torch.Generator().manual_seed(2)
-    sde, n = GeometricBrownianMotion(mu=1.0, sigma=0.5), 400_000
-    x0 = torch.ones(n, 1, dtype=torch.float64)
-    steps_list = [2, 4, 8, 16]
-    t_fine = torch.linspace(0, 1, 17, dtype=torch.float64)
-    dW = brownian_increments(t_fine, n, 1, generator=gen)  # common random numbers across h
-    errors = []
-    for steps in steps_list:
-        t_grid = torch.linspace(0, 1, steps + 1, dtype=torch.float64)
-        coarse = dW.reshape(steps, 16 // steps, n, 1).sum(1)
-        mean = euler_maruyama(sde, x0, t_grid, dW=coarse)[-1].mean().item()
-        errors.append(abs(mean - math.e))
-    order = fitted_slope([1 / s for s in steps_list], errors)
+    steps = [4, 8, 16, 32, 64]
+    errors = weak_errors(
+        euler_maruyama, GeometricBrownianMotion(mu=1.0, sigma=0.5), torch.ones(200_000, 1), steps, math.e,
+        generator=torch.Generator().manual_seed(2),
+    )
+    order = fitted_order([1 / n for n in steps], errors)
     assert euler_maruyama.weak_order == 1.0
     assert abs(order - 1.0) < 0.2, f"weak order {order:.2f}"
 
