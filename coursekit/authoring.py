@@ -210,7 +210,8 @@ def sync(root: str | Path, *, check: bool = False) -> SyncReport:
 def execute_notebook(path: str | Path, *, timeout: int = 600, kernel_name: str = "python3") -> float:
     """Execute a notebook in place (storing its outputs) and return the wall time in seconds.
 
-    Execution metadata (timestamps) is removed so that re-running changes only real outputs.
+    Execution metadata (timestamps) and saved widget state are removed, so that re-running
+    changes only real outputs and the website needs no widget scripts.
     """
     from nbclient import NotebookClient
 
@@ -221,5 +222,8 @@ def execute_notebook(path: str | Path, *, timeout: int = 600, kernel_name: str =
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
+    # Widget views need a kernel; their saved state would only make the website load widget
+    # scripts from a CDN. The website shows a static animation next to each explorer instead.
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return elapsed
