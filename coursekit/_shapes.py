@@ -95,9 +95,7 @@ def check_time_grid(t_grid: Tensor, name: str = "t_grid") -> Tensor:
     if not isinstance(t_grid, Tensor):
         t_grid = torch.as_tensor(t_grid)
     if t_grid.ndim != 1 or t_grid.shape[0] < 2:
-        raise ValueError(
-            f"{name} must be a 1-D tensor of at least 2 times, got shape {tuple(t_grid.shape)}"
-        )
+        raise ValueError(f"{name} must be a 1-D tensor of at least 2 times, got shape {tuple(t_grid.shape)}")
     dt = t_grid[1:] - t_grid[:-1]
     if not (bool((dt > 0).all()) or bool((dt < 0).all())):
         raise ValueError(f"{name} must be strictly increasing or strictly decreasing (step sizes must be non-zero)")

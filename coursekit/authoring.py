@@ -218,7 +218,9 @@ def execute_notebook(path: str | Path, *, timeout: int = 600, kernel_name: str =
     path = Path(path)
     nb = read_notebook(path)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)

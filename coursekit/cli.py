@@ -1,9 +1,9 @@
 """The ``coursekit`` command: maintain the notebooks and build the book.
 
-    coursekit sync [--check]           write book/ from solutions/ (or fail if book/ is stale)
-    coursekit execute [NOTEBOOK ...]   run notebooks in place, storing outputs (default: all)
-    coursekit book [--no-solutions] [--strict]
-                                       build the website into _build/html
+coursekit sync [--check]           write book/ from solutions/ (or fail if book/ is stale)
+coursekit execute [NOTEBOOK ...]   run notebooks in place, storing outputs (default: all)
+coursekit book [--no-solutions] [--strict]
+                                   build the website into _build/html
 """
 
 from __future__ import annotations
@@ -75,13 +75,17 @@ def _book(args: argparse.Namespace) -> int:
         result = subprocess.run(command)
     if result.returncode == 0:
         index = Path(args.output or root) / "_build" / "html" / "index.html"
-        print(f"\nThe website is at {index}\nOpen it in a browser, or serve it: python -m http.server -d {index.parent}")
+        print(
+            f"\nThe website is at {index}\nOpen it in a browser, or serve it: python -m http.server -d {index.parent}"
+        )
     return result.returncode
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``coursekit`` console script."""
-    parser = argparse.ArgumentParser(prog="coursekit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="coursekit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", help="the course's root folder (default: the current folder)")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("sync", help="write book/ from solutions/")

@@ -39,7 +39,9 @@ def fitted_order(h: Sequence[float] | Tensor, errors: Sequence[float] | Tensor) 
     log_h = torch.log(torch.as_tensor(h, dtype=torch.float64))
     log_e = torch.log(torch.as_tensor(errors, dtype=torch.float64))
     if log_h.shape != log_e.shape or log_h.ndim != 1 or log_h.numel() < 2:
-        raise ValueError(f"need two 1-D sequences of equal length >= 2, got {tuple(log_h.shape)} and {tuple(log_e.shape)}")
+        raise ValueError(
+            f"need two 1-D sequences of equal length >= 2, got {tuple(log_h.shape)} and {tuple(log_e.shape)}"
+        )
     if not torch.isfinite(log_e).all():
         raise ValueError("errors must be positive and finite")
     log_h, log_e = log_h - log_h.mean(), log_e - log_e.mean()

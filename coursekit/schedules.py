@@ -46,10 +46,7 @@ class ScheduleValues:
     d_sigma: Tensor
 
 
-
-def linear_alpha_sigma(
-    t: float | Tensor, beta_min: float = 0.1, beta_max: float = 20.0
-) -> tuple[Tensor, Tensor]:
+def linear_alpha_sigma(t: float | Tensor, beta_min: float = 0.1, beta_max: float = 20.0) -> tuple[Tensor, Tensor]:
     r"""Marginal coefficients of the VP SDE with a linear $\beta$ (Chapter 1, exercise).
 
     $$\alpha_t = \exp\Big(-\tfrac12\int_0^t \beta(s)\,ds\Big)

@@ -68,9 +68,7 @@ class SDE(ABC):
         alpha, sigma = self.marginal_coefficients(as_time(t, x_data))
         return broadcast_time(alpha, x_data) * x_data, broadcast_time(sigma, x_data)
 
-    def sample_marginal(
-        self, x_data: Tensor, t: float | Tensor, *, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def sample_marginal(self, x_data: Tensor, t: float | Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         r"""Sample $x_t = \alpha_t x_{\text{data}} + \sigma_t \varepsilon$ exactly, without a solver.
 
         Args:
@@ -170,8 +168,7 @@ class VPSDE(SDE):
     def __post_init__(self) -> None:
         if not hasattr(self.schedule, "beta"):
             raise TypeError(
-                f"VPSDE needs a variance-preserving schedule with a beta(t) method, "
-                f"got {type(self.schedule).__name__}"
+                f"VPSDE needs a variance-preserving schedule with a beta(t) method, got {type(self.schedule).__name__}"
             )
 
     def beta(self, t: float | Tensor) -> Tensor:

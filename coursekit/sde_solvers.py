@@ -53,9 +53,7 @@ def euler_maruyama(
     if dW is None:
         dW = brownian_increments(t_grid, x.shape[0], x.shape[1], generator=generator)
     elif dW.shape != (t_grid.shape[0] - 1, *x.shape):
-        raise ValueError(
-            f"dW must have shape (T, N, d) = {(t_grid.shape[0] - 1, *x.shape)}, got {tuple(dW.shape)}"
-        )
+        raise ValueError(f"dW must have shape (T, N, d) = {(t_grid.shape[0] - 1, *x.shape)}, got {tuple(dW.shape)}")
     trajectory = [x]
     for k in range(t_grid.shape[0] - 1):
         t, dt = t_grid[k], t_grid[k + 1] - t_grid[k]

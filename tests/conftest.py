@@ -23,4 +23,3 @@ def gen() -> torch.Generator:
 def root() -> Path:
     """The repository root."""
     return ROOT
-

@@ -13,7 +13,18 @@ pytestmark = pytest.mark.slow
 def _build(root: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     if shutil.which("jupyter-book") is None:
         pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
-    command = [sys.executable, "-m", "coursekit.cli", "--root", str(root), "book", "--strict", "--output", str(out), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "coursekit.cli",
+        "--root",
+        str(root),
+        "book",
+        "--strict",
+        "--output",
+        str(out),
+        *extra,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 

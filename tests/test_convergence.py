@@ -16,7 +16,9 @@ def test_fitted_order_recovers_power_laws(p):
 
 def test_strong_error_vanishes_on_the_finest_grid():
     sde = GeometricBrownianMotion(0.5, 0.3)
-    errors = strong_errors(euler_maruyama, sde, torch.ones(50, 1), [8, 64], fine_steps=64, generator=torch.Generator().manual_seed(0))
+    errors = strong_errors(
+        euler_maruyama, sde, torch.ones(50, 1), [8, 64], fine_steps=64, generator=torch.Generator().manual_seed(0)
+    )
     assert errors[1].item() == 0.0 and errors[0].item() > 0
 
 

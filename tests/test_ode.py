@@ -22,7 +22,10 @@ def exact(x0, t):
 def test_euler_first_order():
     x0 = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
     steps = [10, 20, 40, 80, 160]
-    errors = [(euler(velocity, x0, torch.linspace(0, 1, n + 1, dtype=torch.float64))[-1] - exact(x0, 1.0)).norm().item() for n in steps]
+    errors = [
+        (euler(velocity, x0, torch.linspace(0, 1, n + 1, dtype=torch.float64))[-1] - exact(x0, 1.0)).norm().item()
+        for n in steps
+    ]
     assert abs(fitted_slope([1 / n for n in steps], errors) - euler.order) < 0.2
 
 

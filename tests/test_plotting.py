@@ -14,7 +14,7 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 
-from coursekit import plotting
+from coursekit import animation, plotting
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +215,7 @@ def test_animate_draws_every_frame_and_rejects_no_frames():
         ax.plot([0, i], [0, i])
         assert len(ax.lines) == 1  # the axes are cleared between frames
 
-    anim = plotting.animate(draw, 4, title="growing")
+    anim = animation.animate(draw, 4, title="growing")
     assert isinstance(anim, FuncAnimation)
     assert anim._save_count == 4
     assert plt.get_fignums() == []  # closed: not shown twice in a notebook
@@ -223,14 +223,14 @@ def test_animate_draws_every_frame_and_rejects_no_frames():
     assert drawn[-4:] == [0, 1, 2, 3]
     for bad in (0, -1):
         with pytest.raises(ValueError, match="n_frames"):
-            plotting.animate(draw, bad)
+            animation.animate(draw, bad)
 
 
 def test_animate_samples_and_to_html_embed_every_frame():
     n_frames = 3
     frames = torch.randn(n_frames, 40, 2, dtype=torch.float64, generator=_gen()).requires_grad_()
     times = torch.linspace(0, 1, n_frames)
-    anim = plotting.animate_samples(frames, times=times, labels=torch.arange(40) % 2)
+    anim = animation.animate_samples(frames, times=times, labels=torch.arange(40) % 2)
     assert isinstance(anim, FuncAnimation) and anim._save_count == n_frames
     ax = anim._fig.axes[0]
     anim._init_draw()
@@ -242,7 +242,7 @@ def test_animate_samples_and_to_html_embed_every_frame():
     assert limits[0] == limits[1] == limits[2]  # fixed limits across frames
     data = frames.detach().numpy()
     assert limits[0][0][0] < data[..., 0].min() and limits[0][0][1] > data[..., 0].max()
-    html = plotting.to_html(anim, default_mode="loop")
+    html = animation.to_html(anim, default_mode="loop")
     assert isinstance(html, HTML)
     assert "<script" in html.data
     assert f"new Array({n_frames})" in html.data
@@ -251,7 +251,7 @@ def test_animate_samples_and_to_html_embed_every_frame():
 
 def test_animate_samples_accepts_a_list_and_lims():
     frames = [torch.randn(10, 2, generator=_gen()) for _ in range(2)]
-    anim = plotting.animate_samples(frames, lims=(-5, 5), times=[0, 20], time_format="step {:.0f}")
+    anim = animation.animate_samples(frames, lims=(-5, 5), times=[0, 20], time_format="step {:.0f}")
     _render(anim, 2)
     assert anim._fig.axes[0].get_xlim() == (-5.0, 5.0)
     assert anim._fig.axes[0].get_title() == "step 20"
@@ -261,7 +261,7 @@ def test_animate_samples_limits_ignore_diverged_points():
     frames = torch.randn(3, 10, 2, generator=_gen())
     frames[2, 0] = torch.inf
     frames[1, 1] = torch.nan
-    anim = plotting.animate_samples(frames)
+    anim = animation.animate_samples(frames)
     _render(anim, 3)
     finite = frames[torch.isfinite(frames).all(-1)]
     xlim = anim._fig.axes[0].get_xlim()
@@ -271,12 +271,12 @@ def test_animate_samples_limits_ignore_diverged_points():
 @pytest.mark.parametrize("shape", [(3, 10, 3), (3, 10)])
 def test_animate_samples_rejects_bad_shapes(shape):
     with pytest.raises(ValueError, match="frames"):
-        plotting.animate_samples(torch.zeros(shape))
+        animation.animate_samples(torch.zeros(shape))
 
 
 def test_animate_samples_rejects_bad_times():
     with pytest.raises(ValueError, match="times"):
-        plotting.animate_samples(torch.zeros(3, 10, 2), times=torch.zeros(2))
+        animation.animate_samples(torch.zeros(3, 10, 2), times=torch.zeros(2))
 
 
 def test_animate_histograms_with_exact_densities():
@@ -284,7 +284,7 @@ def test_animate_histograms_with_exact_densities():
     stds = torch.tensor([0.5, 1.0, 1.5])
     frames = torch.randn(n_frames, 400, 1, generator=_gen()) * stds[:, None, None]
     curves = torch.exp(-0.5 * (x_grid / stds[:, None]) ** 2) / (stds[:, None] * (2 * torch.pi) ** 0.5)
-    anim = plotting.animate_histograms(
+    anim = animation.animate_histograms(
         frames, times=torch.tensor([0.0, 0.5, 1.0]), bins=20, range=(-4, 4), density_curves=curves, x_grid=x_grid
     )
     assert isinstance(anim, FuncAnimation) and anim._save_count == n_frames
@@ -296,29 +296,29 @@ def test_animate_histograms_with_exact_densities():
         assert ax.get_xlim() == (-4.0, 4.0)
         assert ax.get_ylim()[1] >= curves.max().item()
         np.testing.assert_allclose(ax.lines[0].get_ydata(), curves[i].numpy(), rtol=1e-6)
-    html = plotting.to_html(anim)
+    html = animation.to_html(anim)
     assert len(re.findall(r'frames\[\d+\] = "data:image/png;base64', html.data)) == n_frames
 
 
 def test_animate_histograms_accepts_2d_frames_and_validates():
-    anim = plotting.animate_histograms(torch.randn(2, 100, generator=_gen()))
+    anim = animation.animate_histograms(torch.randn(2, 100, generator=_gen()))
     _render(anim, 2)
     with pytest.raises(ValueError, match="frames"):
-        plotting.animate_histograms(torch.zeros(2, 10, 2))
+        animation.animate_histograms(torch.zeros(2, 10, 2))
     with pytest.raises(ValueError, match="x_grid"):
-        plotting.animate_histograms(torch.zeros(2, 10), density_curves=torch.zeros(2, 5))
+        animation.animate_histograms(torch.zeros(2, 10), density_curves=torch.zeros(2, 5))
     with pytest.raises(ValueError, match="density_curves"):
-        plotting.animate_histograms(torch.zeros(2, 10), density_curves=torch.zeros(3, 5), x_grid=torch.zeros(5))
+        animation.animate_histograms(torch.zeros(2, 10), density_curves=torch.zeros(3, 5), x_grid=torch.zeros(5))
 
 
 def test_to_html_rejects_unknown_mode_and_uses_figure_dpi():
-    anim = plotting.animate(lambda ax, i: ax.plot([i]), 1)
+    anim = animation.animate(lambda ax, i: ax.plot([i]), 1)
     with pytest.raises(ValueError, match="default_mode"):
-        plotting.to_html(anim, default_mode="bounce")
+        animation.to_html(anim, default_mode="bounce")
     with matplotlib.rc_context({"savefig.dpi": 300}):  # a high savefig dpi must not bloat the page
-        small = plotting.to_html(anim).data
-    big_anim = plotting.animate(lambda ax, i: ax.plot([i]), 1, dpi=160)
-    assert len(small) < len(plotting.to_html(big_anim).data)
+        small = animation.to_html(anim).data
+    big_anim = animation.animate(lambda ax, i: ax.plot([i]), 1, dpi=160)
+    assert len(small) < len(animation.to_html(big_anim).data)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
@@ -327,4 +327,4 @@ def test_cuda_tensors_and_device_are_accepted():
     assert _labelled(plotting.plot_samples(x))
     assert _labelled(plotting.plot_density(lambda p: _standard_normal_log_prob(p), n=10, device="cuda"))
     assert _labelled(plotting.plot_vector_field(lambda p, t: -p * t, 0.5, n=5, device="cuda"))
-    plotting.to_html(plotting.animate_samples(x[None].repeat(2, 1, 1)))
+    animation.to_html(animation.animate_samples(x[None].repeat(2, 1, 1)))

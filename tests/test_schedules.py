@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from coursekit import schedules
-from coursekit.schedules import CosineSchedule, GeometricVESchedule, LinearBetaSchedule, get_schedule, linear_alpha_sigma
+from coursekit.schedules import (
+    CosineSchedule,
+    GeometricVESchedule,
+    LinearBetaSchedule,
+    get_schedule,
+    linear_alpha_sigma,
+)
 
 ALL = [LinearBetaSchedule(), LinearBetaSchedule(1.0, 5.0), CosineSchedule(), GeometricVESchedule(0.01, 10.0)]
 

@@ -17,7 +17,12 @@ def test_strong_order_one_half_on_geometric_brownian_motion():
     """Higham (2001)'s example: GBM with mu = 2, sigma = 1, against its exact pathwise solution."""
     sde = GeometricBrownianMotion(mu=2.0, sigma=1.0)
     errors = strong_errors(
-        euler_maruyama, sde, torch.ones(4000, 1), LEVELS, fine_steps=1024, exact=sde.solution,
+        euler_maruyama,
+        sde,
+        torch.ones(4000, 1),
+        LEVELS,
+        fine_steps=1024,
+        exact=sde.solution,
         generator=torch.Generator().manual_seed(0),
     )
     assert euler_maruyama.strong_order == 0.5
@@ -27,8 +32,12 @@ def test_strong_order_one_half_on_geometric_brownian_motion():
 def test_strong_order_one_on_additive_noise():
     """Additive noise: the Ito-Taylor term G G' vanishes and Euler-Maruyama gains a half order."""
     errors = strong_errors(
-        euler_maruyama, OrnsteinUhlenbeck(theta=2.0, sigma=1.0), torch.ones(2000, 1), LEVELS,
-        fine_steps=4096, generator=torch.Generator().manual_seed(1),
+        euler_maruyama,
+        OrnsteinUhlenbeck(theta=2.0, sigma=1.0),
+        torch.ones(2000, 1),
+        LEVELS,
+        fine_steps=4096,
+        generator=torch.Generator().manual_seed(1),
     )
     assert abs(fitted_order(H, errors) - 1.0) < 0.2, f"strong order {fitted_order(H, errors):.2f}"
 
@@ -37,7 +46,11 @@ def test_weak_order_one():
     """|E[X_T^h] - E[X_T]| = O(h) for GBM, whose mean x0 e^{mu T} is known."""
     steps = [4, 8, 16, 32, 64]
     errors = weak_errors(
-        euler_maruyama, GeometricBrownianMotion(mu=1.0, sigma=0.5), torch.ones(200_000, 1), steps, math.e,
+        euler_maruyama,
+        GeometricBrownianMotion(mu=1.0, sigma=0.5),
+        torch.ones(200_000, 1),
+        steps,
+        math.e,
         generator=torch.Generator().manual_seed(2),
     )
     order = fitted_order([1 / n for n in steps], errors)

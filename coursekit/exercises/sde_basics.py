@@ -85,7 +85,9 @@ register(
 
 def _em_shape(fn: Callable) -> None:
     x = torch.randn(6, 2, generator=_gen(4))
-    out = expect_shape(fn(OrnsteinUhlenbeck(), x, torch.linspace(0, 1, 9), generator=_gen(5)), (9, 6, 2), "the trajectory")
+    out = expect_shape(
+        fn(OrnsteinUhlenbeck(), x, torch.linspace(0, 1, 9), generator=_gen(5)), (9, 6, 2), "the trajectory"
+    )
     if not torch.equal(out[0], x):
         raise CheckFailed("the trajectory should start with the initial points: trajectory[0] == x")
 
@@ -115,8 +117,13 @@ register(
     CHAPTER,
     [
         Check("shape (T+1, N, d), starting at x", _em_shape),
-        Check("matches on a given Brownian path (additive noise, uneven steps)", _em_given_path(OrnsteinUhlenbeck(0.7, 0.5))),
-        Check("matches on a given Brownian path (multiplicative noise)", _em_given_path(GeometricBrownianMotion(0.5, 0.8))),
+        Check(
+            "matches on a given Brownian path (additive noise, uneven steps)",
+            _em_given_path(OrnsteinUhlenbeck(0.7, 0.5)),
+        ),
+        Check(
+            "matches on a given Brownian path (multiplicative noise)", _em_given_path(GeometricBrownianMotion(0.5, 0.8))
+        ),
         Check("runs backward in time", _em_given_path(VPSDE(), forward=False)),
         Check("reproducible from a generator", _em_generator),
     ],
