@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 SOLUTIONS ?= yes
 
-.PHONY: env book test sync notebooks clean
+.PHONY: env book test sync notebooks gpu clean
 
 env: $(VENV)/.installed
 
@@ -34,6 +34,13 @@ sync: env
 
 notebooks: sync
 	$(BIN)/coursekit execute
+
+# On a CUDA machine (with a CUDA build of torch: `make gpu TORCH=torch` on a fresh checkout): run
+# every notebook on the GPU without storing or comparing outputs, report each one's time in
+# artifacts/gpu_times.json, then run the CPU-vs-GPU tests of the library.
+gpu: env
+	$(BIN)/coursekit execute --device cuda --no-store --report artifacts/gpu_times.json
+	$(BIN)/python -m pytest -m gpu tests/test_gpu.py
 
 clean:
 	rm -rf _build

@@ -9,6 +9,7 @@ frames at 72-80 dpi (the default ``dpi=80`` of :func:`animate`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib as mpl
@@ -272,4 +273,19 @@ def to_html(anim: FuncAnimation, *, default_mode: str = "once") -> HTML:
     if default_mode not in ("once", "loop", "reflect"):
         raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
     with mpl.rc_context({"savefig.dpi": "figure", "savefig.bbox": None}):
-        return HTML(anim.to_jshtml(default_mode=default_mode))
+        html = anim.to_jshtml(default_mode=default_mode)
+    return HTML(_FONT_AWESOME_LINK.sub(_icons_only_if_missing, html))
+
+
+# matplotlib's player links Font Awesome 4 from a CDN for its button icons. The website already
+# ships Font Awesome (the theme's), and must not fetch anything from a CDN; Jupyter and Colab
+# have none, so load the CDN copy only where no Font Awesome is present.
+_FONT_AWESOME_LINK = re.compile(r'<link rel="stylesheet"\s*href="(https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*)">')
+
+
+def _icons_only_if_missing(match: re.Match) -> str:
+    return (
+        "<script>if (!document.querySelector('[href*=\"fontawesome\"], [href*=\"font-awesome\"], "
+        "[src*=\"fontawesome\"]')) { const link = document.createElement('link'); link.rel = 'stylesheet'; "
+        f"link.href = '{match.group(1)}'; document.head.appendChild(link); }}</script>"
+    )

@@ -207,11 +207,26 @@ def sync(root: str | Path, *, check: bool = False) -> SyncReport:
     return SyncReport(tuple(stale), tuple(checked))
 
 
-def execute_notebook(path: str | Path, *, timeout: int = 600, kernel_name: str = "python3") -> float:
-    """Execute a notebook in place (storing its outputs) and return the wall time in seconds.
+def execute_notebook(
+    path: str | Path, *, timeout: int = 600, kernel_name: str = "python3", store: bool = True
+) -> float:
+    """Execute a notebook (in place, storing its outputs) and return the wall time in seconds.
 
     Execution metadata (timestamps) and saved widget state are removed, so that re-running
     changes only real outputs and the website needs no widget scripts.
+
+    Args:
+        path: The notebook; its folder is the kernel's working directory.
+        timeout: Seconds allowed per cell.
+        kernel_name: The Jupyter kernel to run it with.
+        store: Write the outputs back into ``path``. ``False`` only runs it (a GPU run: its
+            outputs differ from the stored CPU ones, which nbval compares).
+
+    Returns:
+        Seconds from the first cell to the end of the last.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: If a cell raises.
     """
     from nbclient import NotebookClient
 
@@ -222,6 +237,8 @@ def execute_notebook(path: str | Path, *, timeout: int = 600, kernel_name: str =
         nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     elapsed = time.perf_counter() - start
+    if not store:
+        return elapsed
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
     # Widget views need a kernel; their saved state would only make the website load widget

@@ -2,8 +2,12 @@
 
 coursekit sync [--check]           write book/ from solutions/ (or fail if book/ is stale)
 coursekit execute [NOTEBOOK ...]   run notebooks in place, storing outputs (default: all)
+          [--no-store] [--device D] [--report JSON]
+                                   (GPU run: --device cuda --no-store --report artifacts/gpu_times.json)
 coursekit book [--no-solutions] [--strict]
                                    build the website into _build/html
+coursekit grade PATH... --out DIR [--jobs N] [--timeout S] [--memory MB] [--hidden-tests DIR] [--chapter C]
+                                   grade submitted notebooks: DIR/grades.csv, grades.json, feedback/
 """
 
 from __future__ import annotations
@@ -42,16 +46,54 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import platform
+
+    import torch
+
     from coursekit.authoring import execute_notebook
+    from coursekit.notebook import DEVICE_ENV, default_device
 
     root = _root(args.root)
     paths = [Path(p) for p in args.notebooks] or sorted((root / "solutions").glob("*.ipynb")) + sorted(
         (root / "book").glob("*.ipynb")
     )
+    if args.device:
+        os.environ[DEVICE_ENV] = args.device  # the kernels inherit it: ck.setup_notebook() picks it up
+    try:
+        device = default_device()
+    except ValueError as error:
+        raise SystemExit(f"coursekit execute: {error}") from None
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    print(f"device: {device} ({where}); outputs {'stored' if not args.no_store else 'not stored'}")
+    runs = []
     for path in paths:
-        seconds = execute_notebook(path, timeout=args.timeout)
+        try:
+            seconds = execute_notebook(path, timeout=args.timeout, store=not args.no_store)
+        except Exception as error:  # a failing cell (nbclient's CellExecutionError), a dead kernel, a timeout
+            message = str(error).strip().splitlines()
+            runs.append({"notebook": str(path), "seconds": None, "ok": False, "error": "\n".join(message[-15:])})
+            print(f"FAILED     {path}: {type(error).__name__}: {message[-1] if message else ''}")
+            continue
+        runs.append({"notebook": str(path), "seconds": round(seconds, 2), "ok": True, "error": None})
         print(f"{seconds:7.1f} s  {path}")
-    return 0
+    failed = [r["notebook"] for r in runs if not r["ok"]]
+    total = sum(r["seconds"] or 0.0 for r in runs)
+    print(f"{total:7.1f} s  in all, {len(runs) - len(failed)} of {len(runs)} notebooks ran")
+    if args.report:
+        report = {
+            "device": str(device),
+            "device_name": where,
+            "torch": torch.__version__,
+            "stored_outputs": not args.no_store,
+            "total_seconds": round(total, 2),
+            "notebooks": runs,
+        }
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"report: {args.report}")
+    return 1 if failed else 0
 
 
 def _book(args: argparse.Namespace) -> int:
@@ -81,6 +123,34 @@ def _book(args: argparse.Namespace) -> int:
     return result.returncode
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from coursekit.grading import Limits, grade
+
+    def progress(record: dict) -> None:
+        seconds = "cached" if record.get("cached") else f"{record.get('seconds', 0):.1f} s"
+        most = record["max"] if record["max"] is not None else "-"
+        print(f"{record['total']:>4}/{most:<4} {record['status']:<16} {seconds:>8}  {record['student']}", flush=True)
+
+    try:
+        report = grade(
+            args.paths,
+            args.out,
+            jobs=args.jobs,
+            limits=Limits(timeout_s=args.timeout, memory_mb=args.memory),
+            hidden_tests=args.hidden_tests,
+            chapter=args.chapter,
+            progress=progress,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"coursekit grade: {error}") from None
+    out = Path(args.out)
+    print(
+        f"graded {len(report.records)} submissions ({report.reused} reused from the cache) in {report.seconds:.1f} s; "
+        f"gradebook: {out / 'grades.csv'}, {out / 'grades.json'}, feedback in {out / 'feedback'}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``coursekit`` console script."""
     parser = argparse.ArgumentParser(
@@ -94,12 +164,24 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("execute", help="execute notebooks in place")
     p.add_argument("notebooks", nargs="*")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    p.add_argument("--no-store", action="store_true", help="only run; leave the stored outputs as they are")
+    p.add_argument("--device", help="the notebooks' device (sets COURSEKIT_DEVICE), e.g. cuda; default: automatic")
+    p.add_argument("--report", metavar="JSON", help="write the device and each notebook's time (or error) to JSON")
     p.set_defaults(run=_execute)
     p = commands.add_parser("book", help="build the website")
     p.add_argument("--no-solutions", action="store_true", help="leave the Solutions part out")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--output", help="build into OUTPUT/_build instead of the root")
     p.set_defaults(run=_book)
+    p = commands.add_parser("grade", help="grade submitted notebooks into a gradebook")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders of notebooks (one per student)")
+    p.add_argument("--out", required=True, help="output folder of the gradebook")
+    p.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per submission's child run (default 60)")
+    p.add_argument("--memory", type=int, default=3072, help="address-space limit per submission, MiB (default 3072)")
+    p.add_argument("--hidden-tests", help="folder of the instructor's hidden tests (*.py)")
+    p.add_argument("--chapter", help="grade every notebook as this chapter, e.g. 01_sde_basics")
+    p.set_defaults(run=_grade)
     args = parser.parse_args(argv)
     return args.run(args)
 

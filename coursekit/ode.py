@@ -89,6 +89,10 @@ def integrate(
     Returns:
         :class:`ODESolution` with the trajectory ``(T+1, N, d)`` and the NFE.
 
+    The velocity is only ever called with times inside ``[min(t_grid), max(t_grid)]``: adaptive
+    steps end exactly at the output times, and the time that torchdiffeq's first-step heuristic
+    probes is clamped into the span.
+
     Example:
         >>> sol = integrate(lambda x, t: -x, torch.ones(1, 1), torch.tensor([0.0, 1.0]))
         >>> round(float(sol.trajectory[-1, 0, 0]), 4)
@@ -99,12 +103,19 @@ def integrate(
     if method not in _FIXED_STEP + _ADAPTIVE:
         raise ValueError(f"unknown ODE method {method!r}; valid methods: {sorted(_FIXED_STEP + _ADAPTIVE)}")
     nfe = 0
+    t_lo, t_hi = t_grid.min(), t_grid.max()
 
     def func(t: Tensor, state: Tensor) -> Tensor:  # torchdiffeq's (t, x) order, here only
         nonlocal nfe
         nfe += 1
-        return velocity(state, t)
+        # The first-step heuristic of adaptive solvers probes a time that may lie outside the span,
+        # where schedules and scores can be undefined (t < 0); clamping it only affects that guess.
+        return velocity(state, t.clamp(t_lo, t_hi))
 
-    options = {"step_size": step_size} if (step_size is not None and method in _FIXED_STEP) else None
+    if method in _ADAPTIVE:
+        # step exactly to every output time, so that no step reaches past the last one
+        options = {"step_t": t_grid}
+    else:
+        options = {"step_size": step_size} if step_size is not None else None
     trajectory = odeint(func, x, t_grid, method=method, rtol=rtol, atol=atol, options=options)
     return ODESolution(trajectory=trajectory, nfe=nfe)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +26,7 @@ from coursekit.schedules import GeometricVESchedule, LinearBetaSchedule, Schedul
 __all__ = [
     "SDE",
     "BrownianMotion",
+    "DriftDiffusionSDE",
     "GeometricBrownianMotion",
     "OrnsteinUhlenbeck",
     "VESDE",
@@ -225,6 +227,28 @@ class VESDE(SDE):
     def marginal_coefficients(self, t: float | Tensor) -> tuple[Tensor, Tensor]:
         r"""$\alpha_t = 1$, $\sigma_t = \sqrt{\bar\sigma(t)^2 - \sigma_{\min}^2}$."""
         return self.schedule.alpha_sigma(t)
+
+
+@dataclass(frozen=True)
+class DriftDiffusionSDE(SDE):
+    r"""An SDE $dx = f(x, t)\,dt + g(t)\,dW_t$ from a drift function and a diffusion coefficient (Chapter 2).
+
+    Args:
+        drift_fn: $f(x, t)$, ``(N, d), t -> (N, d)``.
+        g: $g(t)$, a number or a callable of ``t``.
+    """
+
+    drift_fn: Callable[[Tensor, Tensor], Tensor]
+    g: float | Callable[[Tensor], Tensor] = 1.0
+
+    def drift(self, x: Tensor, t: float | Tensor) -> Tensor:
+        """$f(x, t)$, shape ``(N, d)``."""
+        return self.drift_fn(check_points(x), as_time(t, x))
+
+    def diffusion(self, t: float | Tensor) -> Tensor:
+        """$g(t)$, of the shape of ``t``."""
+        t = time_tensor(t)
+        return self.g(t) if callable(self.g) else torch.full_like(t, float(self.g))
 
 
 @dataclass(frozen=True)

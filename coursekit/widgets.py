@@ -17,7 +17,7 @@ from coursekit.rng import randn_like
 from coursekit.schedules import CosineSchedule
 from coursekit.sde import SDE, VESDE, VPSDE
 
-__all__ = ["NOISING_PROCESSES", "forward_process_explorer", "noising_frames"]
+__all__ = ["NOISING_PROCESSES", "fokker_planck_explorer", "forward_process_explorer", "noising_frames"]
 
 NOISING_PROCESSES: dict[str, SDE] = {
     "VP, linear beta": VPSDE(),
@@ -85,3 +85,40 @@ def forward_process_explorer(n: int = 2000, seed: int = 0):  # pragma: no cover 
         process=widgets.Dropdown(options=list(NOISING_PROCESSES), description="process"),
         t=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.02, description="t", continuous_update=True),
     )
+
+
+def fokker_planck_explorer(solution, particles: Tensor, *, bins: int = 60):  # pragma: no cover - needs a kernel
+    """A time slider showing the grid density and the particle histogram side by side (Chapter 2).
+
+    Args:
+        solution: A 1D :class:`~coursekit.fokker_planck.FokkerPlanckSolution` with ``K`` output times.
+        particles: Particle positions at the same times, shape ``(K, N, 1)`` or ``(K, N)``.
+        bins: Histogram bins.
+
+    Returns:
+        The ``ipywidgets`` widget.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from coursekit.grids import histogram_density, l1_distance
+
+    if solution.grid.dim != 1:
+        raise ValueError("the explorer shows 1D solutions; pick a slice of a 2D one first")
+    particles = particles.reshape(particles.shape[0], -1, 1)
+    if particles.shape[0] != solution.times.shape[0]:
+        raise ValueError(f"particles must have one frame per output time ({solution.times.shape[0]}), got {particles.shape[0]}")
+    x_grid = solution.grid.centers[0]
+    lo, hi = solution.grid.bounds[0]
+    top = 1.1 * float(solution.densities.max())
+
+    def show(k: int) -> None:
+        fig, (ax_grid, ax_particles) = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+        ax_grid.plot(x_grid, solution.densities[k], color="C0")
+        ax_grid.set(xlabel="$x$", ylabel="density", title=f"grid solver, t = {solution.times[k]:.2f}", ylim=(0, top))
+        ax_particles.hist(particles[k, :, 0].numpy(), bins=bins, range=(lo, hi), density=True, color="C1", alpha=0.7)
+        l1 = l1_distance(histogram_density(particles[k], solution.grid), solution.densities[k], solution.grid)
+        ax_particles.set(xlabel="$x$", title=f"{particles.shape[1]} particles (histogram L1 = {l1:.3f})")
+        plt.show()
+
+    return widgets.interactive(show, k=widgets.IntSlider(0, 0, particles.shape[0] - 1, description="time index"))

@@ -212,4 +212,6 @@ def expect_close(value: Tensor, expected: Tensor, what: str, *, atol: float = 1e
         )
 
 
-from coursekit.exercises import sde_basics as _sde_basics  # noqa: E402,F401  (registers Chapter 1)
+# registering the chapters' exercises, in chapter order
+from coursekit.exercises import sde_basics as _sde_basics  # noqa: E402,F401,I001  (Chapter 1)
+from coursekit.exercises import fokker_planck as _fokker_planck  # noqa: E402,F401  (Chapter 2)
