@@ -66,7 +66,9 @@ def test_every_exercise_is_registered_and_self_checked(root):
         assert list(found) == list_exercises(chapter), f"{path.name}: exercises {list(found)}"
         for exercise_id, index in found.items():
             following = nb.cells[index + 1]
-            assert f'ck.check("{exercise_id}"' in following.source, f"{path.name}: no self-check after {exercise_id}"
+            assert re.search(rf'ck\.check\(\s*"{re.escape(exercise_id)}"', following.source), (
+                f"{path.name}: no self-check after {exercise_id}"
+            )
             assert "nbval-check-output" in following.metadata.get("tags", [])
             assert f"def {get_exercise(exercise_id).function_name}(" in nb.cells[index].source
             assert nb.cells[index].metadata["nbgrader"]["grade_id"] == exercise_id
