@@ -26,7 +26,7 @@ book: env
 	$(BIN)/coursekit book $(if $(filter no,$(SOLUTIONS)),--no-solutions)
 
 test: env
-	$(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 # Maintainers: regenerate book/ from solutions/, then re-run every notebook to store its outputs.
 sync: env

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["jupyter_book_executable", "main"]
 
 
 def _root(path: str | None) -> Path:
@@ -96,13 +96,20 @@ def _execute(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def jupyter_book_executable() -> str | None:
+    """The ``jupyter-book`` command: on the PATH, or next to this Python (a venv that is not activated)."""
+    beside = Path(sys.executable).parent / "jupyter-book"
+    return shutil.which("jupyter-book") or (str(beside) if beside.exists() else None)
+
+
 def _book(args: argparse.Namespace) -> int:
     import yaml
 
     root = _root(args.root)
-    if shutil.which("jupyter-book") is None:
+    executable = jupyter_book_executable()
+    if executable is None:
         raise SystemExit("coursekit book: jupyter-book is not installed; run `make book` or pip install -e '.[book]'")
-    command = ["jupyter-book", "build", str(root)]
+    command = [executable, "build", str(root)]
     with tempfile.TemporaryDirectory() as tmp:
         if args.no_solutions:
             toc = yaml.safe_load((root / "_toc.yml").read_text())

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.cli import jupyter_book_executable
+
 pytestmark = pytest.mark.slow
 
 
 def _build(root: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    if shutil.which("jupyter-book") is None:
+    if jupyter_book_executable() is None:
         pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
     command = [
         sys.executable,

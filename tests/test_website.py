@@ -29,6 +29,8 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+
+from coursekit.cli import jupyter_book_executable
 import yaml
 
 from coursekit.authoring import repository_url
@@ -108,7 +110,7 @@ def _colab_url(notebook: str) -> str:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
     """The website, built once per session with warnings as errors (as `coursekit book --strict`)."""
-    if shutil.which("jupyter-book") is None:
+    if jupyter_book_executable() is None:
         pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
     out = tmp_path_factory.mktemp("website")
     command = [sys.executable, "-m", "coursekit.cli", "--root", str(ROOT), "book", "--strict", "--output", str(out)]
