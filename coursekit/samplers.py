@@ -373,7 +373,7 @@ def annealed_langevin_sample(
     *,
     n_levels: int = 10,
     n_steps_per_level: int = 100,
-    step_size: float = 0.1,
+    step_size: float = 0.3,
     t_min: float = 1e-3,
     t_max: float = 1.0,
     generator: torch.Generator | None = None,

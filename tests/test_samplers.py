@@ -36,12 +36,12 @@ def floor():
 
 
 SAMPLERS = {
-    "reverse_sde": lambda sde, s, x, g: reverse_sde_sample(sde, s, x, n_steps=200, generator=g),
+    "reverse_sde": lambda sde, s, x, g: reverse_sde_sample(sde, s, x, n_steps=100, generator=g),
     "probability_flow": lambda sde, s, x, g: probability_flow_sample(sde, s, x, rtol=1e-4, atol=1e-4),
-    "predictor_corrector": lambda sde, s, x, g: predictor_corrector_sample(sde, s, x, n_steps=100, generator=g),
-    "family_0.5": lambda sde, s, x, g: family_sample(sde, s, x, lam=0.5, n_steps=200, generator=g),
+    "predictor_corrector": lambda sde, s, x, g: predictor_corrector_sample(sde, s, x, n_steps=50, generator=g),
+    "family_0.5": lambda sde, s, x, g: family_sample(sde, s, x, lam=0.5, n_steps=100, generator=g),
     "annealed_langevin": lambda sde, s, x, g: annealed_langevin_sample(
-        sde, s, x, n_levels=10, n_steps_per_level=30, generator=g
+        sde, s, x, n_levels=10, n_steps_per_level=20, generator=g
     ),
 }
 

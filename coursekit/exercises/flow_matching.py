@@ -56,6 +56,40 @@ register(
     ],
 )
 
+# --- flow_matching.ideal_velocity ----------------------------------------------------------------
+
+
+def _ideal_matches(fn: Callable) -> None:
+    points = 2 * torch.randn(20, 2, generator=_gen(61), dtype=F64)
+    x = 1.5 * torch.randn(9, 2, generator=_gen(62), dtype=F64)
+    expected = ideal_velocity(points, x, 0.4)
+    out = expect_shape(fn(points, x, 0.4), (9, 2), "the velocity at t = 0.4")
+    if torch.allclose(out, -expected):
+        raise CheckFailed("your velocity has the wrong sign: it is E[x_noise - x_data | x_t = x], which points "
+                          "from the data towards the noise")
+    expect_close(out, expected, "the velocity at t = 0.4", atol=1e-9)
+    t = torch.linspace(0.1, 1.0, 9, dtype=F64)
+    expect_close(fn(points, x, t), ideal_velocity(points, x, t), "the velocity with per-sample t of shape (N,)",
+                 atol=1e-9)
+
+
+def _ideal_small_t(fn: Callable) -> None:
+    points = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    x = torch.tensor([[10.0, 1.0], [2.9, 0.1]])
+    out = fn(points, x, 0.01)
+    if not torch.isfinite(out).all():
+        raise CheckFailed("at t = 0.01 your velocity is NaN or inf: the weights underflow. Compute them with "
+                          "torch.softmax of the log-densities -||x - (1 - t) y_j||^2 / (2 t^2)")
+    expect_close(out, ideal_velocity(points, x, 0.01), "the velocity at t = 0.01", rtol=1e-4, atol=1e-3)
+
+
+register(
+    "flow_matching.ideal_velocity",
+    ideal_velocity,
+    CHAPTER,
+    [Check("matches the conditional expectation", _ideal_matches), Check("stable for small t", _ideal_small_t)],
+)
+
 # --- flow_matching.cfm_loss ----------------------------------------------------------------------
 
 
@@ -146,38 +180,4 @@ register(
     CHAPTER,
     [Check("returns a permutation", _coupling_is_permutation),
      Check("minimises the total squared distance", _coupling_optimal)],
-)
-
-# --- flow_matching.ideal_velocity ----------------------------------------------------------------
-
-
-def _ideal_matches(fn: Callable) -> None:
-    points = 2 * torch.randn(20, 2, generator=_gen(61), dtype=F64)
-    x = 1.5 * torch.randn(9, 2, generator=_gen(62), dtype=F64)
-    expected = ideal_velocity(points, x, 0.4)
-    out = expect_shape(fn(points, x, 0.4), (9, 2), "the velocity at t = 0.4")
-    if torch.allclose(out, -expected):
-        raise CheckFailed("your velocity has the wrong sign: it is E[x_noise - x_data | x_t = x], which points "
-                          "from the data towards the noise")
-    expect_close(out, expected, "the velocity at t = 0.4", atol=1e-9)
-    t = torch.linspace(0.1, 1.0, 9, dtype=F64)
-    expect_close(fn(points, x, t), ideal_velocity(points, x, t), "the velocity with per-sample t of shape (N,)",
-                 atol=1e-9)
-
-
-def _ideal_small_t(fn: Callable) -> None:
-    points = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
-    x = torch.tensor([[10.0, 1.0], [2.9, 0.1]])
-    out = fn(points, x, 0.01)
-    if not torch.isfinite(out).all():
-        raise CheckFailed("at t = 0.01 your velocity is NaN or inf: the weights underflow. Compute them with "
-                          "torch.softmax of the log-densities -||x - (1 - t) y_j||^2 / (2 t^2)")
-    expect_close(out, ideal_velocity(points, x, 0.01), "the velocity at t = 0.01", rtol=1e-4, atol=1e-3)
-
-
-register(
-    "flow_matching.ideal_velocity",
-    ideal_velocity,
-    CHAPTER,
-    [Check("matches the conditional expectation", _ideal_matches), Check("stable for small t", _ideal_small_t)],
 )
