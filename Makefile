@@ -20,6 +20,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test,book]"
+	# torchcfm is the benchmark's peer (development only); --no-deps: its requirements would pull a
+	# CUDA torch, and the part we call needs only torch, numpy, scipy and POT, which are installed
+	$(BIN)/python -m pip install --quiet --no-deps "torchcfm>=1.0.7"
 	touch $@
 
 book: env

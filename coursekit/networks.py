@@ -47,16 +47,19 @@ class MLP(nn.Module):
         layers: Number of hidden layers.
         time_features: Size of the time embedding (0: the network ignores time).
         out_dim: Output dimension (default $d$).
+        max_frequency: Largest frequency of the time embedding: lower values make the field smoother
+            in $t$ (cheaper adaptive solves, Chapter 6).
     """
 
     def __init__(
-        self, dim: int, hidden: int = 128, layers: int = 3, time_features: int = 16, out_dim: int | None = None
+        self, dim: int, hidden: int = 128, layers: int = 3, time_features: int = 16, out_dim: int | None = None,
+        max_frequency: float = 100.0,
     ) -> None:
         super().__init__()
         for value, name in ((dim, "dim"), (hidden, "hidden"), (layers, "layers")):
             check_positive_int(value, name)
         self.dim = dim
-        self.time_embedding = TimeEmbedding(time_features) if time_features else None
+        self.time_embedding = TimeEmbedding(time_features, max_frequency) if time_features else None
         sizes = [dim + time_features] + [hidden] * layers
         blocks: list[nn.Module] = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):

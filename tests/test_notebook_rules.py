@@ -126,3 +126,24 @@ def test_notebooks_import_only_what_the_package_installs(path):
                 continue
             missing |= {f"{m} (cell {index})" for m in modules if m.split(".")[0] not in allowed}
     assert not missing, f"{path.name} imports modules that coursekit does not depend on: {sorted(missing)}"
+
+
+DISPLAY_MATH = re.compile(r"\$\$(.*?)\$\$", re.DOTALL)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_display_math_stands_in_its_own_paragraph(path):
+    """``$$...$$`` needs a blank line before and after it: otherwise MyST reads the ``$$`` as two
+    inline ``$`` and the page shows raw TeX (the browser test of the website finds it late)."""
+    nb = read_notebook(path)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = cell.source
+        for match in DISPLAY_MATH.finditer(text):
+            before, after = text[: match.start()], text[match.end() :]
+            alone = (before == "" or before.endswith("\n\n")) and (after == "" or after.startswith("\n\n"))
+            assert alone, (
+                f"{path.name}, markdown cell {index}: put a blank line before and after "
+                f"$${match.group(1).strip()[:40]}...$$"
+            )

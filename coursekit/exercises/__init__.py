@@ -215,5 +215,9 @@ def expect_close(value: Tensor, expected: Tensor, what: str, *, atol: float = 1e
 # registering the chapters' exercises, in chapter order
 from coursekit.exercises import sde_basics as _sde_basics  # noqa: E402,F401,I001  (Chapter 1)
 from coursekit.exercises import fokker_planck as _fokker_planck  # noqa: E402,F401  (Chapter 2)
+from coursekit.exercises import cnf as _cnf  # noqa: E402,F401  (Chapter 3)
+from coursekit.exercises import ot_flow as _ot_flow  # noqa: E402,F401  (Chapter 4)
 from coursekit.exercises import flow_matching as _flow_matching  # noqa: E402,F401  (Chapter 5)
 from coursekit.exercises import diffusion as _diffusion  # noqa: E402,F401  (Chapter 6)
+from coursekit.exercises import guidance as _guidance  # noqa: E402,F401  (Chapter 7)
+from coursekit.exercises import manifolds as _manifolds  # noqa: E402,F401  (Chapter 8)

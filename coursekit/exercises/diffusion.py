@@ -32,6 +32,38 @@ def _model(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x) * torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1) - 0.3 * x
 
 
+# --- parameterizations.denoiser_from_score -------------------------------------------------------
+
+
+def _tweedie_matches(fn: Callable) -> None:
+    g = _gen(64)
+    x, s = torch.randn(9, 2, generator=g, dtype=F64), torch.randn(9, 2, generator=g, dtype=F64)
+    alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=F64), torch.linspace(0.9, 0.1, 9, dtype=F64)
+    expect_close(fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma), "D with per-sample alpha, sigma",
+                 atol=1e-10)
+    expect_close(fn(x, s, 0.6, 0.8), denoiser_from_score(x, s, 0.6, 0.8), "D with scalar alpha, sigma", atol=1e-10)
+
+
+def _tweedie_gaussian(fn: Callable) -> None:
+    # data N(m, I) noised with alpha, sigma: E[x_data | x_t] = m + alpha (x_t - alpha m) / (alpha^2 + sigma^2)
+    m, alpha, sigma = torch.tensor([[2.0, -1.0]], dtype=F64), 0.6, 0.8
+    x = torch.randn(5, 2, generator=_gen(65), dtype=F64)
+    score = -(x - alpha * m) / (alpha**2 + sigma**2)
+    expected = m + alpha * (x - alpha * m) / (alpha**2 + sigma**2)
+    out = fn(x, score, alpha, sigma)
+    if isinstance(out, torch.Tensor) and out.shape == expected.shape and torch.allclose(out, (x + sigma * score) / alpha):
+        raise CheckFailed("Tweedie's formula has sigma^2: D = (x + sigma^2 * score) / alpha")
+    expect_close(out, expected, "E[x_data | x_t] for Gaussian data", atol=1e-10)
+
+
+register(
+    "parameterizations.denoiser_from_score",
+    denoiser_from_score,
+    CHAPTER,
+    [Check("matches (x + sigma^2 score) / alpha", _tweedie_matches),
+     Check("equals E[x_data | x_t] for Gaussian data", _tweedie_gaussian)],
+)
+
 # --- diffusion.dsm_loss --------------------------------------------------------------------------
 
 
@@ -77,38 +109,6 @@ register(
         Check("score parameterization with weight sigma_t^2", _loss_score),
         Check("t ~ U[t_min, 1] then noise, from the generator", _loss_random),
     ],
-)
-
-# --- parameterizations.denoiser_from_score -------------------------------------------------------
-
-
-def _tweedie_matches(fn: Callable) -> None:
-    g = _gen(64)
-    x, s = torch.randn(9, 2, generator=g, dtype=F64), torch.randn(9, 2, generator=g, dtype=F64)
-    alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=F64), torch.linspace(0.9, 0.1, 9, dtype=F64)
-    expect_close(fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma), "D with per-sample alpha, sigma",
-                 atol=1e-10)
-    expect_close(fn(x, s, 0.6, 0.8), denoiser_from_score(x, s, 0.6, 0.8), "D with scalar alpha, sigma", atol=1e-10)
-
-
-def _tweedie_gaussian(fn: Callable) -> None:
-    # data N(m, I) noised with alpha, sigma: E[x_data | x_t] = m + alpha (x_t - alpha m) / (alpha^2 + sigma^2)
-    m, alpha, sigma = torch.tensor([[2.0, -1.0]], dtype=F64), 0.6, 0.8
-    x = torch.randn(5, 2, generator=_gen(65), dtype=F64)
-    score = -(x - alpha * m) / (alpha**2 + sigma**2)
-    expected = m + alpha * (x - alpha * m) / (alpha**2 + sigma**2)
-    out = fn(x, score, alpha, sigma)
-    if isinstance(out, torch.Tensor) and out.shape == expected.shape and torch.allclose(out, (x + sigma * score) / alpha):
-        raise CheckFailed("Tweedie's formula has sigma^2: D = (x + sigma^2 * score) / alpha")
-    expect_close(out, expected, "E[x_data | x_t] for Gaussian data", atol=1e-10)
-
-
-register(
-    "parameterizations.denoiser_from_score",
-    denoiser_from_score,
-    CHAPTER,
-    [Check("matches (x + sigma^2 score) / alpha", _tweedie_matches),
-     Check("equals E[x_data | x_t] for Gaussian data", _tweedie_gaussian)],
 )
 
 # --- samplers.reverse_sde_step -------------------------------------------------------------------
