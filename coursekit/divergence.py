@@ -43,6 +43,8 @@ def _evaluate(f: Field, x: Tensor) -> tuple[Tensor, Tensor]:
 def trace_of_jacobian(out: Tensor, x: Tensor, *, create_graph: bool = False) -> Tensor:
     r"""$\sum_i \partial f_i/\partial x_i$ given ``out = f(x)`` already computed, shape ``(N,)``."""
     div = torch.zeros(x.shape[0], device=x.device, dtype=x.dtype)
+    if not out.requires_grad:  # f does not depend on x (a constant field): zero divergence
+        return div
     for i in range(x.shape[1]):  # one backward pass per dimension
         (grad,) = torch.autograd.grad(out[:, i].sum(), x, create_graph=create_graph, retain_graph=True)
         div = div + grad[:, i]
@@ -52,6 +54,8 @@ def trace_of_jacobian(out: Tensor, x: Tensor, *, create_graph: bool = False) -> 
 def probe_estimate(out: Tensor, x: Tensor, probes: Tensor, *, create_graph: bool = False) -> Tensor:
     r"""$\frac1K\sum_k z_k^\top \frac{\partial f}{\partial x} z_k$ given ``out = f(x)`` and probes ``(K, N, d)``, shape ``(N,)``."""
     est = torch.zeros(x.shape[0], device=x.device, dtype=x.dtype)
+    if not out.requires_grad:  # f does not depend on x: zero divergence
+        return est
     for z in probes:  # one vector-Jacobian product per probe
         (vjp,) = torch.autograd.grad(out, x, grad_outputs=z, create_graph=create_graph, retain_graph=True)
         est = est + (vjp * z).sum(1)

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from coursekit._shapes import broadcast_time, check_points, check_positive, check_positive_int
+from coursekit.assignment import optimal_assignment
 from coursekit.ode import euler, integrate
 
 __all__ = [
@@ -110,7 +110,7 @@ def ot_coupling(x_data: Tensor, x_noise: Tensor) -> Tensor:
 
     Solves the assignment problem
     $$\pi^\star = \arg\min_{\pi \in S_N} \sum_{i=1}^N \|x_{\text{data},i} - x_{\text{noise},\pi(i)}\|^2$$
-    with SciPy's ``linear_sum_assignment`` (Hungarian algorithm, $O(N^3)$), as in OT-CFM
+    exactly (:func:`coursekit.assignment.optimal_assignment`: POT's network simplex), as in OT-CFM
     (Tong et al., 2023), where a batch is small enough for the exact plan.
 
     Args:
@@ -127,8 +127,7 @@ def ot_coupling(x_data: Tensor, x_noise: Tensor) -> Tensor:
     """
     _check_pair(x_data, x_noise)
     cost = torch.cdist(x_data.detach().double().cpu(), x_noise.detach().double().cpu()) ** 2  # (N, N)
-    rows, cols = linear_sum_assignment(cost.numpy())  # rows come back sorted 0..N-1
-    return torch.as_tensor(cols, dtype=torch.long, device=x_data.device)
+    return torch.as_tensor(optimal_assignment(cost.numpy()), dtype=torch.long, device=x_data.device)
 
 
 def sample_path(

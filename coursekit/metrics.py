@@ -2,7 +2,7 @@ r"""Sample-quality metrics (Chapters 2, 5, 6, 9).
 
 The 2-Wasserstein distance between two equally sized samples is an assignment problem:
 $$W_2(x, y)^2 = \min_{\pi \in S_N} \frac1N \sum_n \|x_n - y_{\pi(n)}\|^2,$$
-solved exactly by SciPy's Hungarian algorithm. A W2 means little alone: report it next to the
+solved exactly (:func:`coursekit.assignment.optimal_assignment`). A W2 means little alone: report it next to the
 *data floor*, the W2 between two independent samples of the data of the same size.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from coursekit._shapes import check_points
+from coursekit.assignment import optimal_assignment
 
 __all__ = ["mean_wasserstein2", "wasserstein2"]
 
@@ -38,8 +38,8 @@ def wasserstein2(x: Tensor, y: Tensor) -> float:
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must have the same number of points, got {x.shape[0]} and {y.shape[0]}")
     cost = (torch.cdist(x.detach().double().cpu(), y.detach().double().cpu()) ** 2).numpy()
-    rows, cols = linear_sum_assignment(cost)
-    return math.sqrt(float(cost[rows, cols].mean()))
+    perm = optimal_assignment(cost)
+    return math.sqrt(float(cost[range(len(perm)), perm].mean()))
 
 
 def mean_wasserstein2(x: Tensor, y: Tensor, chunks: int = 4) -> float:

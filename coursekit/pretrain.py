@@ -124,6 +124,7 @@ def load_pretrained(kind: str, directory: str | Path | None = None) -> nn.Module
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m coursekit.pretrain [--quick] [--out DIR] [--only NAME]``."""
     parser = argparse.ArgumentParser(prog="python -m coursekit.pretrain", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few steps only (tests)")
     parser.add_argument("--out", default=str(CHECKPOINTS), help="folder for the .pt files")

@@ -44,6 +44,7 @@ def _step(kind: str, batch: int, device: torch.device, divergence: str = "exact"
 
 
 def run(quick: bool, device: torch.device) -> list[Table]:
+    """CNF and OT-Flow training steps per second (one CPU thread on the CPU); one table."""
     with one_cpu_thread(device):
         return _run(quick, device)
 

@@ -81,6 +81,7 @@ def measure(dims: list[int], *, n: int = 256, width: int = 32, device: torch.dev
 
 
 def run(quick: bool, device: torch.device) -> list[Table]:
+    """The divergence cost against dimension (one CPU thread on the CPU); one table."""
     with one_cpu_thread(device):
         return _run(quick, device)
 

@@ -221,3 +221,4 @@ from coursekit.exercises import flow_matching as _flow_matching  # noqa: E402,F4
 from coursekit.exercises import diffusion as _diffusion  # noqa: E402,F401  (Chapter 6)
 from coursekit.exercises import guidance as _guidance  # noqa: E402,F401  (Chapter 7)
 from coursekit.exercises import manifolds as _manifolds  # noqa: E402,F401  (Chapter 8)
+from coursekit.exercises import comparison as _comparison  # noqa: E402,F401  (Chapter 9)

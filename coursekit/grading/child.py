@@ -117,6 +117,11 @@ def _namespaces(extra: list[tuple[str, dict]]) -> list[tuple[str, Any]]:
     import coursekit.exercises as exercises
     import torch
 
+    try:  # imported lazily by torch.func and friends, torch._dynamo rebinds torch.manual_seed: import it first
+        import torch._dynamo  # noqa: F401
+    except Exception:  # pragma: no cover - a torch without dynamo
+        pass
+
     modules = [m for n, m in list(sys.modules.items()) if n.split(".")[0] == "coursekit" and m is not None]
     modules += [torch, torch.nn, torch.nn.functional, torch.linalg, torch.random, torch.distributions]
     modules += [math, builtins, os, os.path, io, json, json.encoder, sys.modules[__name__]]
