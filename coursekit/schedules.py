@@ -153,7 +153,7 @@ class CosineSchedule(Schedule):
         t = time_tensor(t)
         angle = self._angle(t)
         norm = math.cos(0.5 * math.pi * self.s / (1 + self.s))
-        alpha = torch.cos(angle) / norm
+        alpha = (torch.cos(angle) / norm).clamp_min(0.0)  # cos(pi/2) rounds to -4e-8 in float32
         sigma = torch.sqrt((1 - alpha**2).clamp_min(0.0))
         d_alpha = -torch.sin(angle) * (0.5 * math.pi / (1 + self.s)) / norm
         d_sigma = -alpha * d_alpha / sigma

@@ -1,4 +1,4 @@
-"""Every sampler driven by the exact score of a noised Gaussian mixture reproduces the mixture."""
+"""Every sampler (samplers, annealed_langevin) driven by the exact score of a noised Gaussian mixture reproduces the mixture."""
 
 import pytest
 import torch
@@ -7,12 +7,10 @@ from coursekit import datasets
 from coursekit.diffusion import noised_mixture_score
 from coursekit.metrics import wasserstein2
 from coursekit.reverse_time import probability_flow_drift, reverse_sde_drift
+from coursekit.annealed_langevin import annealed_langevin_sample, noise_levels, predictor_corrector_sample
 from coursekit.samplers import (
-    annealed_langevin_sample,
     family_drift,
     family_sample,
-    noise_levels,
-    predictor_corrector_sample,
     probability_flow_sample,
     reverse_sde_sample,
     reverse_sde_step,
