@@ -182,8 +182,9 @@ def animate_histograms(
     interval: int = 100,
     title: str | None = None,
     time_format: str = "t = {:.2f}",
+    curve_label: str = "exact density",
 ) -> FuncAnimation:
-    r"""Animate the histogram of a 1D process, optionally against exact densities $p_t$.
+    r"""Animate the histogram of a 1D process, optionally against densities $p_t$ (exact or from a solver).
 
     Bins and axis limits are the same on every frame. Used from Chapter 1 on (Brownian motion,
     Ornstein-Uhlenbeck) and in Chapter 2 (Fokker-Planck solutions against particles).
@@ -194,11 +195,12 @@ def animate_histograms(
         times: Time of each frame, shape ``(F,)``, shown as the title ``"t = 0.50"``.
         bins: Number of histogram bins.
         range: ``(lo, hi)`` of the bins; default: the range of all frames.
-        density_curves: Exact densities to overlay, shape ``(F, n_grid)``; needs ``x_grid``.
+        density_curves: Densities to overlay, shape ``(F, n_grid)``; needs ``x_grid``.
         x_grid: Points where ``density_curves`` are given, shape ``(n_grid,)``.
         interval: Delay between frames in milliseconds.
         title: Figure title, kept on every frame.
         time_format: Format of the per-frame title, e.g. ``"step {:.0f}"`` when ``times`` are steps.
+        curve_label: Legend label of the curves, e.g. ``"grid solution"`` for a numerical one.
 
     Returns:
         A ``FuncAnimation`` of ``F`` frames.
@@ -236,7 +238,7 @@ def animate_histograms(
     fig, ax = _animation_figure((5.0, 4.0), 80, title)
     bars = ax.stairs(heights[0], edges, fill=True, alpha=0.5, label="samples")
     if curves is not None:
-        (line,) = ax.plot(grid, curves[0], color="k", linewidth=1.2, label="exact density")
+        (line,) = ax.plot(grid, curves[0], color="k", linewidth=1.2, label=curve_label)
         ax.legend(loc="upper right")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0.0, 1.1 * top if top > 0 else 1.0)

@@ -4,9 +4,9 @@ At a fixed time $t$ the score $s(x, t) \approx \nabla\log p_t(x)$ is all that La
 sample $p_t$ (Chapter 1): $x \leftarrow x + \varepsilon\, s(x, t) + \sqrt{2\varepsilon}\, z$. Two samplers
 build on that. *Annealed Langevin dynamics* (Song & Ermon 2019) runs such steps at a decreasing
 sequence of noise levels and simulates no SDE. The *predictor-corrector* sampler (Song et al. 2021)
-alternates a reverse-SDE step (:func:`coursekit.samplers.reverse_sde_step`, the predictor) with
-Langevin steps at the new level (the corrector), which pull the points back towards $p_t$ and so
-correct the predictor's discretization error.
+alternates Langevin steps at the current level (the corrector), which pull the points back towards
+$p_t$ and so correct the discretization error of the previous step, with a reverse-SDE step to the
+next level (:func:`coursekit.samplers.reverse_sde_step`, the predictor).
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ def predictor_corrector_sample(
     t_max: float = 1.0,
     generator: torch.Generator | None = None,
 ) -> SamplerOutput:
-    r"""Predictor-corrector sampling (Song et al. 2021, Algorithm 1): Langevin corrector, reverse-SDE predictor.
+    r"""Predictor-corrector sampling (Song et al. 2021): Langevin corrector, reverse-SDE predictor.
+
+    The corrector comes first at each level, as in the authors' code (``pc_sampler`` of score_sde);
+    the paper's Algorithm 1 writes the predictor first. The two orders differ only at the ends.
 
     At each grid time $t_k$: ``n_corrector`` Langevin steps at the fixed level $t_k$,
     $x \leftarrow x + \varepsilon\, s(x, t_k) + \sqrt{2\varepsilon}\, z$, with the signal-to-noise

@@ -66,7 +66,7 @@ def dsm_loss(
         sde: The forward SDE (gives $\alpha_t, \sigma_t$ and, for ``"likelihood"``, $g(t)$).
         parameterization: What the model predicts: ``"noise"`` (default), ``"score"`` or ``"data"``.
         weighting: $\lambda(t)$: ``"sigma2"`` ($\sigma_t^2$, default), ``"uniform"`` (1) or
-            ``"likelihood"`` ($g(t)^2$, Song et al. 2021).
+            ``"likelihood"`` ($g(t)^2$, Song, Durkan, Murray & Ermon 2021).
         t_min: Smallest time drawn (the score blows up at $t = 0$).
         t: Optional fixed times, shape ``(N,)``.
         noise: Optional fixed noise $\varepsilon$, shape ``(N, d)``.

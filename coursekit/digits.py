@@ -83,7 +83,8 @@ def fit_digit_classifier(x: Tensor, labels: Tensor, *, c: float = 0.1) -> Callab
     r"""Train a multinomial logistic regression on clean images (scikit-learn) to judge generated digits.
 
     Trained separately from any generative model, it gives the label of an image; its accuracy on
-    held-out real digits is the ceiling of the accuracy a generator can be credited with.
+    held-out real digits is the reference value of real data, not an upper bound: samples that are
+    more typical of their class than real digits (what guidance produces) can score higher.
 
     Args:
         x: Training images, shape ``(N, 64)``, scaled as by :func:`load_digits`.

@@ -8,7 +8,7 @@ with $A$ symmetric positive definite, $A\Sigma_0 A = \Sigma_1$, and
 $$W_2^2(\mu_0, \mu_1) = \|m_0 - m_1\|^2
   + \operatorname{tr}\big(\Sigma_0 + \Sigma_1 - 2(\Sigma_0^{1/2}\Sigma_1\Sigma_0^{1/2})^{1/2}\big).$$
 Other linear maps push $\mu_0$ to $\mu_1$ too (e.g. $L_1 L_0^{-1}$ with Cholesky factors), but only
-the symmetric one is optimal. The displacement interpolation $x_t = (1 - t)x + t\,T(x)$ moves every
+the symmetric positive definite one is optimal. The displacement interpolation $x_t = (1 - t)x + t\,T(x)$ moves every
 particle on a straight line at constant speed.
 """
 

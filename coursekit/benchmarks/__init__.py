@@ -46,7 +46,7 @@ def load(name: str):
 def load_results(device: str = "cpu") -> dict:
     """The shipped results of the full benchmark on ``device`` (``"cpu"`` or ``"cuda"``), tables as :class:`Table`.
 
-    Written by ``python -m coursekit.benchmarks families cfm ode --out coursekit/benchmarks/results/<device>``.
+    Written by ``python -m coursekit.benchmarks families cfm ode trace flows --out coursekit/benchmarks/results/<device>``.
     """
     path = RESULTS / device / "results.json"
     if not path.exists():

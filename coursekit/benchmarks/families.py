@@ -1,8 +1,9 @@
 r"""The lectures' summary table, measured: CNF, OT-Flow, I-CFM, OT-CFM and diffusion on the same data (Chapter 9).
 
-Every family trains a network of the same size (3 hidden layers of 64 units; OT-Flow's potential
-is a width-64 ResNet with the quadratic term, of similar size) with Adam for the same number of
-steps on the same batches, then is measured the same way:
+Every family trains a network of comparable size (3 hidden layers of 64 units; OT-Flow's potential
+is a width-64 ResNet with the quadratic term, about half the parameters) with Adam for the same
+number of steps on batches of the same size, drawn in turn from one seeded generator, then is
+measured the same way:
 
 * training time and steps per second;
 * NFE of an adaptive solve (dopri5, ``rtol = atol = 1e-4``) of the sampling ODE with a single

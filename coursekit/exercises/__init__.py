@@ -171,7 +171,8 @@ def check(exercise_id: str, fn: Callable, *, quiet: bool = False) -> Callable:
     name = getattr(fn, "__name__", exercise.function_name)
     fallback = f"Later cells use the library's {exercise.reference_name} instead."
     if result.ok:
-        line = f"[passed] {exercise_id}: all {len(result.passed)} checks passed. Later cells use your {name}."
+        checks = "the check" if len(result.passed) == 1 else f"all {len(result.passed)} checks"
+        line = f"[passed] {exercise_id}: {checks} passed. Later cells use your {name}."
     elif result.status == "not done":
         line = f"[not done yet] {exercise_id}: {name} raises NotImplementedError. {fallback}"
     else:

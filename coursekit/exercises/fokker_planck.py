@@ -91,6 +91,16 @@ def _pf_half(fn: Callable) -> None:
         raise CheckFailed("the probability-flow drift has the factor 1/2: f - g^2/2 * score (the reverse SDE has g^2)")
 
 
+def _sde_full(fn: Callable) -> None:
+    x, t, sde = torch.ones(1, 1, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64), VESDE(0.01, 5.0)
+    out = fn(sde, lambda y, s: -y, x, t)  # f = 0, score = -x: the answer is +g^2 x
+    g2 = sde.diffusion(t) ** 2
+    if torch.allclose(out, 0.5 * g2 * x):
+        raise CheckFailed("the reverse-SDE drift has the full g^2: f - g^2 * score (g^2/2 is the probability-flow ODE)")
+    if torch.allclose(out, -g2 * x):
+        raise CheckFailed("the sign of the score term is wrong: the reverse-SDE drift is f - g^2 * score")
+
+
 register(
     "reverse_time.probability_flow_drift",
     probability_flow_drift,
@@ -102,7 +112,8 @@ register(
     "reverse_time.reverse_sde_drift",
     reverse_sde_drift,
     CHAPTER,
-    [Check("matches f - g^2 score for OU, VP (per-sample t) and VE", _drift_matches(reverse_sde_drift))],
+    [Check("matches f - g^2 score for OU, VP (per-sample t) and VE", _drift_matches(reverse_sde_drift)),
+     Check("uses g^2, not g^2/2, with the minus sign", _sde_full)],
 )
 
 # --- point_cloud.point_cloud_score ---------------------------------------------------------------
