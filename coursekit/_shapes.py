@@ -81,8 +81,9 @@ def check_positive(value: float, name: str) -> float:
 
 def check_positive_int(value: int, name: str) -> int:
     """Check that a count (number of steps, samples, ...) is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
+    raw: object = value  # callers may pass anything; the type is checked here
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        if isinstance(raw, float) and raw.is_integer():
             raise TypeError(f"{name} must be an int, got the float {value!r}; use {int(value)}")
         raise TypeError(f"{name} must be a positive int, got {value!r}")
     if value <= 0:

@@ -34,7 +34,9 @@ def test_top_level_names_resolve():
 
 def test_cli_sync_check_passes_on_the_repository(root):
     result = subprocess.run(
-        [sys.executable, "-m", "coursekit.cli", "--root", str(root), "sync", "--check"], capture_output=True, text=True
+        [sys.executable, "-m", "coursekit.course.cli", "--root", str(root), "sync", "--check"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
@@ -42,6 +44,6 @@ def test_cli_sync_check_passes_on_the_repository(root):
 
 def test_cli_refuses_a_folder_that_is_not_the_course(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "coursekit.cli", "--root", str(tmp_path), "sync"], capture_output=True, text=True
+        [sys.executable, "-m", "coursekit.course.cli", "--root", str(tmp_path), "sync"], capture_output=True, text=True
     )
     assert result.returncode != 0 and "no _config.yml" in result.stderr

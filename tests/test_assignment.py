@@ -5,14 +5,14 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from coursekit import datasets
-from coursekit.assignment import optimal_assignment
+from coursekit.data import toys
+from coursekit.metrics.assignment import optimal_assignment
 
 
 @pytest.mark.parametrize("n", [1, 7, 64, 300])
 def test_same_optimal_cost_as_the_hungarian_algorithm(n):
     g = torch.Generator().manual_seed(n)
-    for x in (torch.randn(n, 2, generator=g), datasets.sample("8gaussians", n, generator=g)):
+    for x in (torch.randn(n, 2, generator=g), toys.sample("8gaussians", n, generator=g)):
         z = torch.randn(n, 2, generator=g)
         cost = (torch.cdist(x.double(), z.double()) ** 2).numpy()
         perm = optimal_assignment(cost)

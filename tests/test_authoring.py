@@ -3,21 +3,24 @@
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
-from coursekit.authoring import (
+from coursekit.course.authoring import (
     BEGIN,
     END,
+    colab_setup_source,
     exercise_cells,
     read_notebook,
     repository_url,
-    student_notebook,
     strip_solutions,
+    student_notebook,
     sync,
 )
-from coursekit.exercises import get_exercise, list_exercises
+from coursekit.course.exercises import get_exercise, list_exercises
 
 
 def test_strip_keeps_indentation_and_given_lines():
@@ -100,6 +103,26 @@ def test_first_code_cell_installs_from_the_configured_repository(root):
         assert "colab-setup" in first.metadata.get("tags", [])
         assert f"git+{url}" in first.source and "ck.setup_notebook(" in first.source
         assert not re.search(r"torch[=<>]|numpy[=<>]", first.source), "never pin torch or numpy on Colab"
+
+
+def test_first_code_cell_pins_the_version_it_was_written_for(root):
+    import coursekit
+
+    for path in _notebooks(root, "solutions") + _notebooks(root, "book"):
+        first = next(c for c in read_notebook(path).cells if c.cell_type == "code")
+        assert f'@v{coursekit.__version__}"' in first.source, f"{path.name}: run `coursekit sync`"
+
+
+def test_a_failed_install_stops_with_one_clear_sentence(tmp_path):
+    """No network or an unreachable repository: the cell says what to do instead of pip's git error."""
+    source = colab_setup_source(f"file://{tmp_path}/no-such-repository", "0.0.0")
+    install = source.split("import coursekit as ck")[0].replace(
+        "    import coursekit\n", "    import coursekit_absent\n"
+    )
+    result = subprocess.run([sys.executable, "-c", install], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Could not install coursekit @ git+file://" in result.stderr and "re-run this cell" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_student_notebook_clears_outputs(root):

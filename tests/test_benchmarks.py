@@ -1,12 +1,15 @@
-"""The benchmark command (python -m coursekit.benchmarks): quick runs, the files it writes, the shipped results."""
+"""The benchmark command (python -m coursekit.course.benchmarks).
+
+Quick runs, the files it writes, the shipped results.
+"""
 
 import json
 
 import pytest
 
-from coursekit import benchmarks
-from coursekit.benchmarks.__main__ import main
-from coursekit.benchmarks.report import Table
+from coursekit.course import benchmarks
+from coursekit.course.benchmarks.__main__ import main
+from coursekit.course.benchmarks.report import Table
 
 
 def test_table_formats_every_row_and_column():
@@ -35,7 +38,9 @@ def test_quick_cfm_and_ode_runs_write_tables_with_their_ratios(tmp_path):
     for row in cfm:
         assert row["coursekit steps/s"] > 0
         assert row["torchcfm steps/s"] is not None, "torchcfm (the peer) is not installed: `make` installs it"
-        assert row["coursekit / torchcfm"] == pytest.approx(row["coursekit steps/s"] / row["torchcfm steps/s"], rel=0.02)
+        assert row["coursekit / torchcfm"] == pytest.approx(
+            row["coursekit steps/s"] / row["torchcfm steps/s"], rel=0.02
+        )
     ot = next(r for r in cfm if r["coupling"] == "OT-CFM")
     assert ot["OT step cost / I step"] > 1  # an assignment problem per step is not free
     for row in tables["ode_adapter"]["rows"]:
@@ -54,3 +59,10 @@ def test_shipped_results_load_as_tables():
             assert [r["method"] for r in table.rows] == list(benchmarks.load("families").METHODS)
     with pytest.raises(FileNotFoundError, match="shipped"):
         benchmarks.load_results("tpu")
+
+
+def test_quick_threads_benchmark_times_one_and_two_threads(tmp_path):
+    assert main(["threads", "--quick", "--out", str(tmp_path)]) == 0
+    table = next(t for t in json.loads((tmp_path / "results.json").read_text())["tables"] if t["name"] == "threads")
+    assert [row["torch threads"] for row in table["rows"]] == [1, 2]
+    assert all(row["quiet ms/step"] > 0 and row["busy ms/step"] > 0 for row in table["rows"])

@@ -2,13 +2,12 @@
 
 import torch
 
-from coursekit.benchmarks import BENCHMARKS, load
-from coursekit.benchmarks import trace_cost
+from coursekit.course.benchmarks import BENCHMARKS, load, trace_cost
 
 
 def test_registered():
-    assert BENCHMARKS["trace"][0] == "coursekit.benchmarks.trace_cost"
-    assert BENCHMARKS["flows"][0] == "coursekit.benchmarks.flow_throughput"
+    assert BENCHMARKS["trace"][0] == "coursekit.course.benchmarks.trace_cost"
+    assert BENCHMARKS["flows"][0] == "coursekit.course.benchmarks.flow_throughput"
 
 
 def test_trace_cost_quick_table():

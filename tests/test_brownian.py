@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from coursekit.brownian import brownian_increments, sample_brownian_motion
+from coursekit.sde.brownian import brownian_increments, sample_brownian_motion
 
 
 def test_variance_equals_time_on_uneven_grid(gen):

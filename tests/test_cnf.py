@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from coursekit import cnf
-from coursekit.divergence import exact_divergence, hutchinson_divergence
+from coursekit.flows import cnf
+from coursekit.flows.divergence import exact_divergence, hutchinson_divergence
+from coursekit.flows.likelihood import LikelihoodResult, ode_log_likelihood
 
 F64 = torch.float64
 
@@ -91,7 +92,9 @@ def test_sampling_inverts_the_forward_solve():
     x = torch.randn(5, 2, dtype=F64)
     z = cnf.log_likelihood(net, x, method="dopri5", rtol=1e-9, atol=1e-9).x_noise
     back = cnf.sample(net, z, method="dopri5", rtol=1e-9, atol=1e-9, n_steps=4)
-    assert back.trajectory.shape == (5, 5, 2) and torch.allclose(back.t_grid[[0, -1]], torch.tensor([1.0, 0.0], dtype=F64))
+    assert back.trajectory.shape == (5, 5, 2) and torch.allclose(
+        back.t_grid[[0, -1]], torch.tensor([1.0, 0.0], dtype=F64)
+    )
     assert torch.allclose(back.samples, x, atol=1e-6)
     assert cnf.sample(net, z, n_steps=3).nfe == 12  # RK4: four evaluations a step
 
@@ -116,3 +119,25 @@ def test_bad_input_is_refused():
         cnf.log_likelihood(lambda x, t: x, torch.zeros(2, 2), divergence="trace")
     with pytest.raises(ValueError, match=r"\(N, d\)"):
         cnf.log_likelihood(lambda x, t: x, torch.zeros(2))
+
+
+def test_the_cnf_likelihood_is_the_generic_solve_on_a_uniform_grid():
+    """One implementation: cnf.log_likelihood is ode_log_likelihood on linspace(0, 1, n_steps + 1), bit for bit."""
+    net = cnf.velocity_network(2, hidden=8, layers=2).double()
+    x = torch.randn(6, 2, dtype=F64, generator=torch.Generator().manual_seed(7))
+    for kw in ({"n_steps": 3}, {"method": "dopri5", "n_steps": 2}):
+        ours = cnf.log_likelihood(net, x, divergence="hutchinson", generator=torch.Generator().manual_seed(1), **kw)
+        grid = torch.linspace(0, 1, kw["n_steps"] + 1, dtype=F64)
+        generic = ode_log_likelihood(
+            net,
+            x,
+            grid,
+            divergence="hutchinson",
+            generator=torch.Generator().manual_seed(1),
+            method=kw.get("method", "rk4"),
+        )
+        assert torch.equal(ours.log_prob, generic.log_prob) and ours.nfe == generic.nfe
+    # the Chapter 3 result type is the generic one, built positionally as the exercise does
+    assert cnf.CNFLikelihood is LikelihoodResult
+    res = cnf.CNFLikelihood(ours.log_prob, ours.prior_log_prob, ours.delta_log_prob, ours.x_noise, ours.nfe)
+    assert res.trajectory is None and torch.equal(res.log_prob, ours.log_prob)

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from coursekit.convergence import fitted_order, strong_errors
 from coursekit.sde import GeometricBrownianMotion
-from coursekit.sde_solvers import euler_maruyama
+from coursekit.sde.convergence import fitted_order, strong_errors
+from coursekit.sde.solvers import euler_maruyama
 
 
 @pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 4.0])

@@ -1,4 +1,4 @@
-"""Tests for coursekit.datasets: exact sizes, reproducibility, labels, exact densities, FFJORD's scales."""
+"""Tests for coursekit.data.toys: exact sizes, reproducibility, labels, exact densities, FFJORD's scales."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 from scipy.stats import wasserstein_distance
 
-from coursekit import datasets
-from coursekit.datasets import DATASETS, has_log_prob, log_prob, mixture, num_classes, sample, sample_labelled
-from coursekit.densities import GaussianMixture
+from coursekit.data import toys
+from coursekit.data.toys import DATASETS, has_log_prob, log_prob, mixture, num_classes, sample, sample_labelled
+from coursekit.density.mixtures import GaussianMixture
 
 
 def gen(seed: int) -> torch.Generator:
@@ -186,15 +186,19 @@ def test_specific_label_meanings() -> None:
 def test_num_classes_and_has_log_prob() -> None:
     assert [num_classes(name) for name in DATASETS] == [8, 2, 8, 2, 4, 5]
     assert [name for name in DATASETS if has_log_prob(name)] == ["8gaussians", "checkerboard"]
-    assert set(datasets.__all__) <= set(dir(datasets))
+    assert set(toys.__all__) <= set(dir(toys))
 
 
 def test_errors() -> None:
-    with pytest.raises(ValueError, match=r"Did you mean '2spirals'\?.*Valid names: 8gaussians, moons"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown dataset 'two_spirals'; valid names: \['2spirals', '8gaussians', "
+        r"'checkerboard', 'moons', 'pinwheel', 'rings'\]\. Did you mean '2spirals'\?",
+    ):
         sample("two_spirals", 10)
     with pytest.raises(ValueError, match=r"Did you mean '8gaussians'"):
         sample("eight_gaussians", 10)
-    with pytest.raises(ValueError, match="unknown dataset 'zzz'. Valid names"):
+    with pytest.raises(ValueError, match=r"unknown dataset 'zzz'; valid names: \[.*\]\.$"):  # no close name
         num_classes("zzz")
     with pytest.raises(TypeError, match="name must be a str"):
         sample(3, 10)  # type: ignore[arg-type]

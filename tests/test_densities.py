@@ -1,4 +1,4 @@
-"""Tests for coursekit.densities: exact log-density, score, noising and sampling of Gaussian mixtures."""
+"""Tests for coursekit.density.mixtures: exact log-density, score, noising and sampling of Gaussian mixtures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import pytest
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from coursekit.densities import GaussianMixture, noised_log_prob, noised_score
+from coursekit.density import noised
+from coursekit.density.mixtures import GaussianMixture, noised_log_prob, noised_score
+from coursekit.density.noised import mixture_posterior
+from coursekit.density.point_cloud import point_cloud_log_prob, point_cloud_posterior, point_cloud_score
 
 F64 = torch.float64
 
@@ -69,6 +72,19 @@ def test_noised_single_gaussian_closed_form() -> None:
     exact = MultivariateNormal(alpha * mean[0], cov_t)
     torch.testing.assert_close(noised.log_prob(x), exact.log_prob(x), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(noised.score(x), -(x - alpha * mean) @ torch.linalg.inv(cov_t), rtol=1e-10, atol=1e-12)
+
+
+def test_noised_at_alpha_zero_is_the_gaussian_reference(gmm: GaussianMixture) -> None:
+    """alpha = 0 forgets the data: p = N(0, sigma^2 I), score -x / sigma^2, per sample beside alpha > 0 rows."""
+    g = torch.Generator().manual_seed(21)
+    x = torch.randn(8, 2, generator=g, dtype=F64) * 2
+    alpha = torch.tensor([0.0, 0.7] * 4, dtype=F64)
+    sigma = torch.tensor([0.8, 0.5] * 4, dtype=F64)
+    log_p, score = noised_log_prob(gmm, x, alpha, sigma), noised_score(gmm, x, alpha, sigma)
+    reference = MultivariateNormal(torch.zeros(2, dtype=F64), 0.64 * torch.eye(2, dtype=F64))
+    torch.testing.assert_close(log_p[0::2], reference.log_prob(x[0::2]), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(score[0::2], -x[0::2] / 0.64, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(log_p[1::2], gmm.noised(0.7, 0.5).log_prob(x[1::2]), rtol=1e-12, atol=1e-12)
 
 
 def test_noised_accepts_zero_dim_tensors(gmm: GaussianMixture) -> None:
@@ -202,8 +218,10 @@ def test_bad_inputs_raise(gmm: GaussianMixture) -> None:
         noised_score(gmm, x, torch.ones(3), 0.5)
     with pytest.raises(ValueError, match="sigma must be non-negative"):
         noised_log_prob(gmm, x, 1.0, torch.tensor([0.1, -0.1, 0.1, 0.1]))
-    with pytest.raises(ValueError, match="alpha must be positive"):
-        noised_score(gmm, x, 0.0, 1.0)
+    with pytest.raises(ValueError, match="alpha must be non-negative"):
+        noised_score(gmm, x, -0.1, 1.0)
+    with pytest.raises(ValueError, match="sigma must be positive where alpha = 0"):
+        noised_log_prob(gmm, x, torch.tensor([1.0, 0.0, 1.0, 1.0]), torch.tensor([0.5, 0.0, 0.0, 0.5]))
     with pytest.raises(ValueError, match="alpha"):
         gmm.noised(-1.0, 0.5)
     with pytest.raises(ValueError, match="sigma"):
@@ -212,6 +230,75 @@ def test_bad_inputs_raise(gmm: GaussianMixture) -> None:
         gmm.sample(0)
     with pytest.raises(TypeError, match="n must be an int"):
         gmm.sample(10.0)  # type: ignore[arg-type]
+
+
+# --- posterior weights: the one softmax behind every exact score ----------------------------------
+
+
+def test_posterior_weights_are_bayes_rule(gmm: GaussianMixture) -> None:
+    """r_k(x) = w_k N(x; alpha mu_k, alpha^2 Sigma_k + sigma^2 I) / p_t(x), by torch.distributions."""
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(40, 2, generator=g, dtype=F64) * 2
+    alpha, sigma = torch.rand(40, generator=g, dtype=F64) * 0.9 + 0.1, torch.rand(40, generator=g, dtype=F64)
+    post = mixture_posterior(
+        x,
+        gmm.means,
+        alpha,
+        sigma,
+        log_weights=gmm.weights.log(),
+        eigenvalues=gmm.eigenvalues,
+        eigenvectors=gmm.eigenvectors,
+    )
+    cov = alpha[:, None, None, None] ** 2 * gmm.covariances + sigma[:, None, None, None] ** 2 * torch.eye(2, dtype=F64)
+    joint = gmm.weights.log() + MultivariateNormal(alpha[:, None, None] * gmm.means, cov).log_prob(x[:, None, :])
+    torch.testing.assert_close(post.weights, torch.softmax(joint, 1), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(post.log_prob, torch.logsumexp(joint, 1), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(post.score, noised_score(gmm, x, alpha, sigma), rtol=0, atol=0)
+
+
+def test_a_point_cloud_is_the_mixture_with_point_components() -> None:
+    """The cloud's log-density and score equal those of the mixture of N(alpha y_j, sigma^2 I)."""
+    g = torch.Generator().manual_seed(12)
+    points, x = torch.randn(7, 3, generator=g, dtype=F64), torch.randn(9, 3, generator=g, dtype=F64)
+    mix = GaussianMixture.isotropic(0.8 * points, 0.6)  # the cloud noised with alpha = 0.8, sigma = 0.6
+    torch.testing.assert_close(point_cloud_log_prob(points, x, 0.8, 0.6), mix.log_prob(x))
+    torch.testing.assert_close(point_cloud_score(points, x, 0.8, 0.6), mix.score(x))
+    torch.testing.assert_close(point_cloud_posterior(points, x, 0.8, 0.6).weights.sum(1), torch.ones(9, dtype=F64))
+
+
+def test_chunking_does_not_change_the_result(gmm: GaussianMixture, monkeypatch) -> None:
+    x = torch.randn(10, 2, generator=torch.Generator().manual_seed(13), dtype=F64)
+    alpha = torch.linspace(0.2, 1, 10, dtype=F64)
+    whole = noised_log_prob(gmm, x, alpha, 0.3), noised_score(gmm, x, alpha, 0.3)
+    monkeypatch.setattr(noised, "_CHUNK", 6)  # 6 // (3 * 2) = 1 point per chunk
+    torch.testing.assert_close(noised_log_prob(gmm, x, alpha, 0.3), whole[0])
+    torch.testing.assert_close(noised_score(gmm, x, alpha, 0.3), whole[1])
+
+
+def _weights_by_expanding_the_square(points, x, alpha, sigma):
+    """The formula this library no longer uses: ||x||^2 - 2 alpha x.y + alpha^2 ||y||^2."""
+    sq = (x**2).sum(1, keepdim=True) - 2 * alpha * (x @ points.T) + alpha**2 * (points**2).sum(1)[None]
+    return torch.softmax(-sq.clamp_min(0) / (2 * sigma**2), dim=1)
+
+
+def test_float32_weights_survive_small_noise_where_the_expanded_square_fails() -> None:
+    """Six points within a few sigma = 1e-3 of each other, 10 from the origin, in float32.
+
+    Expanding the square cancels terms of size |x|^2 = 81 to leave distances of size sigma^2 = 1e-6:
+    float32 keeps about 81 * 6e-8 = 5e-6 of absolute error, which divided by 2 sigma^2 shifts the
+    logits by several units, so the weights are wrong by O(1). Differences x - alpha y_j are exact
+    to float32 rounding of numbers of size sigma, and the weights stay within 1e-3 of float64.
+    """
+    g = torch.Generator().manual_seed(0)
+    sigma, alpha, center = 1e-3, 0.9, torch.tensor([8.0, -6.0])
+    points = center + sigma * torch.randn(6, 2, generator=g)
+    x = alpha * center + sigma * torch.randn(5, 2, generator=g)
+    exact = _weights_by_expanding_the_square(points.double(), x.double(), alpha, sigma)  # float64: no cancellation
+    assert exact.max(1).values.max() < 0.9  # the weights are spread: a real test of their values
+    torch.testing.assert_close(point_cloud_posterior(points.double(), x.double(), alpha, sigma).weights, exact)
+    ours = point_cloud_posterior(points, x, alpha, sigma).weights
+    assert ours.dtype == torch.float32 and (ours.double() - exact).abs().max() < 1e-3
+    assert (_weights_by_expanding_the_square(points, x, alpha, sigma).double() - exact).abs().max() > 0.1
 
 
 @pytest.mark.gpu

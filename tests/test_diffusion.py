@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from coursekit import datasets
+from coursekit.data import toys
 from coursekit.diffusion import dsm_loss, noised_mixture_log_prob, noised_mixture_score, score_from_model
-from coursekit.parameterizations import noise_from_score
-from coursekit.schedules import CosineSchedule
+from coursekit.diffusion.parameterizations import noise_from_score
 from coursekit.sde import VESDE, VPSDE
+from coursekit.sde.schedules import CosineSchedule
 
-MIX = datasets.mixture("8gaussians").to(dtype=torch.float64)
+MIX = toys.mixture("8gaussians").to(dtype=torch.float64)
 
 
 @pytest.mark.parametrize("sde", [VPSDE(), VPSDE(CosineSchedule()), VESDE()], ids=["vp", "cosine", "ve"])
@@ -22,7 +22,7 @@ def test_true_score_beats_a_perturbed_score(sde):
     kw = {"parameterization": "score", "t": t, "noise": noise}
     true = dsm_loss(score, x, sde, **kw)
     for perturb in (lambda y, s: 0.1 * torch.ones_like(y), lambda y, s: 0.05 * y):
-        worse = dsm_loss(lambda y, s: score(y, s) + perturb(y, s), x, sde, **kw)
+        worse = dsm_loss(lambda y, s, perturb=perturb: score(y, s) + perturb(y, s), x, sde, **kw)
         assert worse > true
     assert dsm_loss(lambda y, s: 0.9 * score(y, s), x, sde, **kw) > true
 
@@ -42,8 +42,15 @@ def test_parameterizations_give_the_same_loss(gen):
 
     for weighting in ("sigma2", "uniform", "likelihood"):
         a, b, c = (
-            dsm_loss(model, x, sde, parameterization=name, t=t, weighting=weighting,
-                     generator=torch.Generator().manual_seed(1))
+            dsm_loss(
+                model,
+                x,
+                sde,
+                parameterization=name,
+                t=t,
+                weighting=weighting,
+                generator=torch.Generator().manual_seed(1),
+            )
             for name, model in (("score", score), ("noise", noise_model), ("data", data_model))
         )
         assert torch.allclose(a, b) and torch.allclose(a, c)

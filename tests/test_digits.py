@@ -1,8 +1,9 @@
 """The 8x8 digits (Chapter 7): loading, splitting, judging samples."""
 
+import pytest
 import torch
 
-from coursekit import digits
+from coursekit.data import digits
 
 
 def test_load_digits_scales_to_minus_one_one():
@@ -18,8 +19,9 @@ def test_split_is_a_partition():
     x_train, y_train, x_test, y_test = digits.split(x, y, test_fraction=0.25, generator=gen)
     assert x_test.shape[0] == 449 and x_train.shape[0] == 1797 - 449
     combined = torch.cat([x_train, x_test])
-    assert torch.equal(combined.sum(0), x.sum(0)) and torch.equal(torch.cat([y_train, y_test]).sort().values,
-                                                                  y.sort().values)
+    assert torch.equal(combined.sum(0), x.sum(0)) and torch.equal(
+        torch.cat([y_train, y_test]).sort().values, y.sort().values
+    )
 
 
 def test_nearest_distance_is_zero_on_the_training_set_and_matches_brute_force():
@@ -49,3 +51,30 @@ def test_classifier_recognises_held_out_digits():
 def test_image_grid_shape():
     x, _ = digits.load_digits()
     assert digits.image_grid(x[:12], rows=3).shape == (3 * 9 - 1, 4 * 9 - 1)
+
+
+def test_split_draws_on_the_generator_device_and_returns_on_the_images_device(monkeypatch):
+    seen = []
+    original = torch.randperm
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out.device)
+        return out
+
+    monkeypatch.setattr(torch, "randperm", spy)
+    x, y = torch.zeros(10, 64, device="meta"), torch.zeros(10, dtype=torch.long, device="meta")
+    x_train, y_train, x_test, y_test = digits.split(x, y, test_fraction=0.3, generator=torch.Generator().manual_seed(0))
+    assert seen == [torch.device("cpu")]  # the permutation is drawn on the (CPU) generator's device
+    assert {t.device.type for t in (x_train, y_train, x_test, y_test)} == {"meta"}
+    assert x_test.shape == (3, 64) and y_train.shape == (7,)
+    # the same generator gives the same split on any device
+    real = torch.arange(10.0)[:, None].expand(10, 64)
+    first = digits.split(real, torch.arange(10), test_fraction=0.3, generator=torch.Generator().manual_seed(0))
+    again = digits.split(real, torch.arange(10), test_fraction=0.3, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_split_refuses_labels_of_another_length():
+    with pytest.raises(ValueError, match=r"labels must have shape \(10,\)"):
+        digits.split(torch.zeros(10, 64), torch.zeros(9, dtype=torch.long))

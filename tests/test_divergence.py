@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from coursekit.divergence import exact_divergence, hutchinson_divergence, sample_probes
+from coursekit.flows.divergence import exact_divergence, hutchinson_divergence, sample_probes
 
 F64 = torch.float64
 
@@ -29,7 +29,9 @@ def test_exact_equals_jacobian_trace(gen, d):
 
 def test_exact_linear_field():
     A = torch.tensor([[1.0, 2.0], [3.0, -4.0]], dtype=F64)
-    assert torch.allclose(exact_divergence(lambda x: x @ A.T, torch.randn(4, 2, dtype=F64)), torch.full((4,), -3.0, dtype=F64))
+    assert torch.allclose(
+        exact_divergence(lambda x: x @ A.T, torch.randn(4, 2, dtype=F64)), torch.full((4,), -3.0, dtype=F64)
+    )
 
 
 @pytest.mark.parametrize("distribution", ["rademacher", "gaussian"])

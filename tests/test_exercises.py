@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from coursekit import exercises
-from coursekit.brownian import brownian_increments
-from coursekit.exercises import check, get_exercise, list_exercises, run_checks
+from coursekit.course import exercises
+from coursekit.course.exercises import check, get_exercise, list_exercises, run_checks
+from coursekit.sde.brownian import brownian_increments
 
 CHAPTER_1 = [
     "brownian.sample_brownian_motion",
@@ -80,7 +80,108 @@ def test_euler_maruyama_with_dt_noise_is_caught():
         return torch.stack(out)
 
     result = _first_failure("sde_solvers.euler_maruyama", wrong)
-    assert "differs from the expected value" in result.failed[0][1]
+    assert "do not multiply it by sqrt(dt) again" in result.failed[0][1]
+
+
+def _messages(exercise_id, fn):
+    return " | ".join(message for _, message in _first_failure(exercise_id, fn).failed)
+
+
+def test_euler_maruyama_with_the_drift_at_the_end_of_the_step_is_named():
+    def wrong(sde, x, t_grid, *, generator=None, dW=None):
+        if dW is None:
+            dW = brownian_increments(t_grid, x.shape[0], x.shape[1], generator=generator)
+        out = [x]
+        for k in range(len(t_grid) - 1):
+            t = t_grid[k + 1]  # the mistake: the end of the step
+            x = x + sde.drift(x, t) * (t_grid[k + 1] - t_grid[k]) + sde.diffusion_term(x, t) * dW[k]
+            out.append(x)
+        return torch.stack(out)
+
+    result = _first_failure("sde_solvers.euler_maruyama", wrong)
+    failed = dict(result.failed)
+    assert "at the end of the step" in failed["runs backward in time"]
+    assert "runs backward" not in failed["runs backward in time"].lower()
+
+
+def _reverse_step(sign=1.0, noise_power=0.5, g_power=2):
+    from coursekit.diffusion.samplers import reverse_sde_step
+
+    def step(sde, score, x, t, dt, *, generator=None, noise=None):
+        if noise is None:
+            return reverse_sde_step(sde, score, x, t, dt, generator=generator)
+        t = torch.as_tensor(t, dtype=x.dtype)
+        g = sde.diffusion(t)
+        return x - (sde.drift(x, t) - sign * g**g_power * score(x, t)) * dt + g * dt**noise_power * noise
+
+    return step
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_reverse_step(sign=-1.0), "the sign of the score term is flipped"),
+        (_reverse_step(noise_power=1.0), "not g dt z"),
+        (_reverse_step(g_power=1), "multiplied by g^2, not g"),
+    ],
+)
+def test_reverse_sde_step_mistakes_are_named(wrong, words):
+    assert _reference_step_passes()
+    assert words in _messages("samplers.reverse_sde_step", wrong)
+
+
+def _reference_step_passes():
+    return run_checks("samplers.reverse_sde_step", _reverse_step()).status == "passed"
+
+
+def _schedule(half=True, t2_half=True, sigma="sqrt"):
+    def schedule(t, beta_min=0.1, beta_max=20.0):
+        t = torch.as_tensor(t, dtype=torch.float64)
+        integral = beta_min * t + (0.5 if t2_half else 1.0) * (beta_max - beta_min) * t**2
+        alpha = torch.exp(-(0.5 if half else 1.0) * integral)
+        s = {"sqrt": torch.sqrt(1 - alpha**2), "one_minus": 1 - alpha, "sqrt_one_minus": torch.sqrt(1 - alpha)}[sigma]
+        return alpha, s
+
+    return schedule
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_schedule(half=False), "the factor 1/2 is missing"),
+        (_schedule(t2_half=False), "the t^2 term has a factor 1/2"),
+        (_schedule(sigma="one_minus"), "not 1 - alpha_t"),
+        (_schedule(sigma="sqrt_one_minus"), "not sqrt(1 - alpha_t)"),
+    ],
+)
+def test_schedule_mistakes_are_named(wrong, words):
+    assert run_checks("schedules.linear_alpha_sigma", _schedule()).status == "passed"
+    assert words in _messages("schedules.linear_alpha_sigma", wrong)
+
+
+def _langevin(noise_factor=2.0, drift=1.0):
+    def chain(score, x, step_size, n_steps, *, generator=None, noise=None):
+        if noise is None:
+            noise = torch.randn(n_steps, *x.shape, generator=generator, dtype=x.dtype)
+        out = [x]
+        for k in range(n_steps):
+            x = x + drift * step_size * score(x) + math.sqrt(noise_factor * step_size) * noise[k]
+            out.append(x)
+        return torch.stack(out)
+
+    return chain
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_langevin(noise_factor=1.0), "not sqrt(step_size) * z_k"),
+        (_langevin(drift=0.5), "you halved it"),
+    ],
+)
+def test_langevin_mistakes_are_named(wrong, words):
+    assert run_checks("langevin.langevin_dynamics", _langevin()).status == "passed"
+    assert words in _messages("langevin.langevin_dynamics", wrong)
 
 
 def test_alpha_without_one_half_is_caught(capsys):

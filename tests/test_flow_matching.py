@@ -6,11 +6,13 @@ import math
 import pytest
 import torch
 
-from coursekit import datasets
-from coursekit import flow_matching as fm
+from coursekit.data import toys
+from coursekit.density import noised
+from coursekit.density.point_cloud import point_cloud_posterior, point_cloud_score
+from coursekit.flows import flow_matching as fm
 from coursekit.metrics import wasserstein2
-from coursekit.networks import MLP
-from coursekit.training import train
+from coursekit.nn.networks import MLP
+from coursekit.nn.training import train
 
 F64 = torch.float64
 
@@ -79,6 +81,17 @@ def test_ideal_velocity_solves_the_continuity_equation(gen):
     torch.testing.assert_close(dlp_dt + div + (u * grad_lp).sum(1), torch.zeros(7, dtype=F64), atol=1e-8, rtol=0)
 
 
+@pytest.mark.parametrize("t", [0.05, 0.5, 0.95])
+def test_ideal_velocity_is_the_velocity_score_identity_of_the_straight_path(gen, t):
+    """u_t = -E[x_data | x_t] - t grad log p_t, and, eliminating the posterior mean, -(x + t grad log p_t) / (1 - t)."""
+    points, x = _cloud(gen), 1.5 * torch.randn(9, 2, generator=gen, dtype=F64)
+    score = point_cloud_score(points, x, 1 - t, t)  # the cloud noised with alpha = 1 - t, sigma = t
+    posterior_mean = point_cloud_posterior(points, x, 1 - t, t).weights @ points
+    u = fm.ideal_velocity(points, x, t)
+    torch.testing.assert_close(u, -posterior_mean - t * score, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(u, -(x + t * score) / (1 - t), rtol=1e-8, atol=1e-8)
+
+
 def test_ideal_velocity_limits_and_stability(gen, monkeypatch):
     points = _cloud(gen)
     x = 3 * torch.randn(20, 2, generator=gen)
@@ -91,18 +104,19 @@ def test_ideal_velocity_limits_and_stability(gen, monkeypatch):
     torch.testing.assert_close(u, (x - nearest) / 1e-4, rtol=1e-4, atol=1e-2)
     # on the path near t = 0, float32 gives the conditional velocity accurately
     y, z, t = points[:1].float(), torch.randn(1, 2, generator=gen), 1e-3
-    torch.testing.assert_close(fm.ideal_velocity(points.float(), fm.linear_path(y, z, t), t), z - y, rtol=1e-3,
-                               atol=1e-3)
+    torch.testing.assert_close(
+        fm.ideal_velocity(points.float(), fm.linear_path(y, z, t), t), z - y, rtol=1e-3, atol=1e-3
+    )
     # per-sample t equals a loop over scalar t, with and without chunking
     t = torch.rand(20, generator=gen) * 0.9 + 0.05
-    loop = torch.cat([fm.ideal_velocity(points.float(), x[i:i + 1], float(t[i])) for i in range(20)])
+    loop = torch.cat([fm.ideal_velocity(points.float(), x[i : i + 1], float(t[i])) for i in range(20)])
     torch.testing.assert_close(fm.ideal_velocity(points.float(), x, t), loop)
-    monkeypatch.setattr(fm, "_CHUNK", 30)  # 30 // (12 * 2) = 1 point per chunk
+    monkeypatch.setattr(noised, "_CHUNK", 30)  # 30 // (12 * 2) = 1 point per chunk
     torch.testing.assert_close(fm.ideal_velocity(points.float(), x, t), loop)
 
 
 def test_sampling_the_ideal_velocity_lands_on_the_cloud(gen):
-    cloud = datasets.sample("8gaussians", 300, generator=gen)
+    cloud = toys.sample("8gaussians", 300, generator=gen)
     out = fm.sample(lambda x, t: fm.ideal_velocity(cloud, x, t), torch.randn(300, 2, generator=gen), t_end=1e-3)
     resample = [cloud[torch.randint(0, 300, (300,), generator=gen)] for _ in range(2)]
     floor = wasserstein2(*resample)
@@ -154,7 +168,7 @@ def test_cfm_loss_is_reproducible_and_leaves_the_global_rng_alone():
 
 
 def test_ot_coupling_shortens_the_pairs(gen):
-    x_data = datasets.sample("8gaussians", 256, generator=gen)
+    x_data = toys.sample("8gaussians", 256, generator=gen)
     independent = fm.sample_path(x_data, generator=torch.Generator().manual_seed(0))
     ot = fm.sample_path(x_data, coupling="ot", generator=torch.Generator().manual_seed(0))
     length = lambda p: float((p.target**2).sum(1).mean())  # noqa: E731
@@ -166,8 +180,10 @@ def test_cfm_loss_is_smallest_at_the_marginal_velocity(gen):
     # L(v) = L(u) + E||v - u||^2 in expectation: with common random numbers the gap is ~ E||delta||^2
     points = _cloud(gen, m=8)
     x_data = points[torch.randint(0, 8, (50_000,), generator=gen)]
-    x_noise, t = torch.randn(50_000, 2, generator=gen, dtype=F64), 0.02 + 0.98 * torch.rand(50_000, generator=gen,
-                                                                                            dtype=F64)
+    x_noise, t = (
+        torch.randn(50_000, 2, generator=gen, dtype=F64),
+        0.02 + 0.98 * torch.rand(50_000, generator=gen, dtype=F64),
+    )
     ideal = lambda x, s: fm.ideal_velocity(points, x, s)  # noqa: E731
     base = float(fm.cfm_loss(ideal, x_data, x_noise=x_noise, t=t))
     for scale in (0.3, 1.0):  # the cross term's Monte Carlo noise is ~0.006 * scale
@@ -204,10 +220,15 @@ def test_icfm_training_learns_8gaussians():
     torch.manual_seed(0)  # the network's initialisation
     net = MLP(2, 64, 3)
     g = torch.Generator().manual_seed(1)
-    train(lambda step: fm.cfm_loss(net, datasets.sample("8gaussians", 256, generator=g), generator=g), net,
-          steps=300, lr=3e-3, progress=False)
+    train(
+        lambda step: fm.cfm_loss(net, toys.sample("8gaussians", 256, generator=g), generator=g),
+        net,
+        steps=300,
+        lr=3e-3,
+        progress=False,
+    )
     gs = torch.Generator().manual_seed(2)
-    data, data2 = datasets.sample("8gaussians", 512, generator=gs), datasets.sample("8gaussians", 512, generator=gs)
+    data, data2 = toys.sample("8gaussians", 512, generator=gs), toys.sample("8gaussians", 512, generator=gs)
     z = torch.randn(512, 2, generator=gs)
     floor, w2 = wasserstein2(data, data2), wasserstein2(fm.sample(net, z, n_steps=20).samples, data)
     # measured: floor 0.57, W2 0.48-0.59 over three seeds; the untrained network gives 1.7
@@ -248,7 +269,7 @@ def test_bad_input_raises():
 
 
 def _failure(exercise_id, fn):
-    from coursekit.exercises import run_checks
+    from coursekit.course.exercises import run_checks
 
     result = run_checks(exercise_id, fn)
     assert result.status == "failed"
@@ -256,11 +277,14 @@ def _failure(exercise_id, fn):
 
 
 def test_chapter_5_exercises_registered():
-    from coursekit.exercises import list_exercises
+    from coursekit.course.exercises import list_exercises
 
     assert list_exercises("05_flow_matching") == [
-        "flow_matching.linear_path", "flow_matching.ideal_velocity", "flow_matching.cfm_loss",
-        "flow_matching.ot_coupling"]  # the order of the notebook
+        "flow_matching.linear_path",
+        "flow_matching.ideal_velocity",
+        "flow_matching.cfm_loss",
+        "flow_matching.ot_coupling",
+    ]  # the order of the notebook
 
 
 def test_exercise_mistakes_are_caught():

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from coursekit import fokker_planck as fp
-from coursekit.convergence import fitted_order
-from coursekit.densities import GaussianMixture
-from coursekit.grids import Grid, histogram_density, kde_density, l1_distance
-from coursekit.sde import DriftDiffusionSDE, OrnsteinUhlenbeck, VPSDE
-from coursekit.sde_solvers import euler_maruyama
+from coursekit.density import fokker_planck as fp
+from coursekit.density.grids import Grid, histogram_density, kde_density, l1_distance
+from coursekit.density.mixtures import GaussianMixture
+from coursekit.sde import VPSDE, DriftDiffusionSDE, OrnsteinUhlenbeck
+from coursekit.sde.convergence import fitted_order
+from coursekit.sde.solvers import euler_maruyama
 
 OU = OrnsteinUhlenbeck(theta=1.0, sigma=math.sqrt(2.0))
 MEAN0, STD0 = torch.tensor([2.0, -1.0], dtype=torch.float64), 0.5
@@ -21,7 +21,9 @@ def ou_density(grid: Grid, t: float) -> torch.Tensor:
     alpha, sigma = OU.marginal_coefficients(torch.tensor(t, dtype=torch.float64))
     var = (alpha * STD0) ** 2 + sigma**2
     mean = alpha * MEAN0[: grid.dim]
-    return grid.evaluate(lambda x: torch.exp(-((x - mean) ** 2).sum(1) / (2 * var)) / (2 * math.pi * var) ** (grid.dim / 2))
+    return grid.evaluate(
+        lambda x: torch.exp(-((x - mean) ** 2).sum(1) / (2 * var)) / (2 * math.pi * var) ** (grid.dim / 2)
+    )
 
 
 @pytest.mark.parametrize("shape, bounds", [((400,), ((-6.0, 6.0),)), ((120, 120), ((-5.0, 6.0), (-6.0, 5.0)))])
@@ -53,7 +55,9 @@ def test_time_dependent_vp_drift():
     solution = fp.solve_fokker_planck(start, grid, vp.drift, vp.diffusion, torch.tensor([0.0, 0.5]))
     alpha, sigma = vp.marginal_coefficients(torch.tensor(0.5, dtype=torch.float64))
     var = alpha**2 * 0.09 + sigma**2
-    exact = grid.evaluate(lambda x: torch.exp(-((x[:, 0] - 1.5 * alpha) ** 2) / (2 * var)) / torch.sqrt(2 * math.pi * var))
+    exact = grid.evaluate(
+        lambda x: torch.exp(-((x[:, 0] - 1.5 * alpha) ** 2) / (2 * var)) / torch.sqrt(2 * math.pi * var)
+    )
     assert l1_distance(solution.densities[-1], exact, grid) <= 1e-2
 
 
@@ -61,7 +65,9 @@ def test_refuses_an_unstable_step():
     grid = Grid(((-6.0, 6.0),), (200,))
     limit = fp.stable_time_step(grid, OU.drift, OU.diffusion, 0.0)
     with pytest.raises(ValueError, match="exceeds the stability limit"):
-        fp.solve_fokker_planck(ou_density(grid, 0.0), grid, OU.drift, OU.diffusion, torch.tensor([0.0, 0.1]), dt=2 * limit)
+        fp.solve_fokker_planck(
+            ou_density(grid, 0.0), grid, OU.drift, OU.diffusion, torch.tensor([0.0, 0.1]), dt=2 * limit
+        )
     ok = fp.solve_fokker_planck(ou_density(grid, 0.0), grid, OU.drift, OU.diffusion, torch.tensor([0.0, 0.1]), dt=limit)
     assert bool((ok.densities >= 0).all())
 
@@ -86,7 +92,9 @@ def test_langevin_target_is_stationary():
     after = fp.solve_fokker_planck(pi, grid, lambda x, t: target.score(x), math.sqrt(2.0), torch.tensor([0.0, 2.0]))
     assert l1_distance(after.densities[-1], pi, grid) < 2e-3
     uniform = grid.normalize(torch.ones(200, dtype=torch.float64))
-    settled = fp.solve_fokker_planck(uniform, grid, lambda x, t: target.score(x), math.sqrt(2.0), torch.tensor([0.0, 4.0]))
+    settled = fp.solve_fokker_planck(
+        uniform, grid, lambda x, t: target.score(x), math.sqrt(2.0), torch.tensor([0.0, 4.0])
+    )
     assert l1_distance(settled.densities[-1], pi, grid) < 1e-2
 
 
@@ -105,12 +113,18 @@ def test_particles_and_grid_agree():
     double_well = DriftDiffusionSDE(lambda x, t: x - x**3, 1.0)
     start = GaussianMixture.isotropic(torch.tensor([[-2.0], [0.8]], dtype=torch.float64), 0.3, torch.tensor([0.3, 0.7]))
     grid = Grid(((-3.0, 3.0),), (240,))
-    solution = fp.solve_fokker_planck(grid.evaluate(start.log_prob).exp(), grid, double_well.drift, 1.0, torch.tensor([0.0, 1.0]))
+    solution = fp.solve_fokker_planck(
+        grid.evaluate(start.log_prob).exp(), grid, double_well.drift, 1.0, torch.tensor([0.0, 1.0])
+    )
     gen = torch.Generator().manual_seed(0)
-    particles = euler_maruyama(double_well, start.sample(20_000, generator=gen), torch.linspace(0, 1, 1001), generator=gen)[-1]
+    particles = euler_maruyama(
+        double_well, start.sample(20_000, generator=gen), torch.linspace(0, 1, 1001), generator=gen
+    )[-1]
     assert l1_distance(kde_density(particles, grid, 0.08), solution.densities[-1], grid) < 0.05
     coarse = Grid(((-3.0, 3.0),), (60,))
-    assert l1_distance(histogram_density(particles, coarse), solution.densities[-1].reshape(60, 4).mean(1), coarse) < 0.06
+    assert (
+        l1_distance(histogram_density(particles, coarse), solution.densities[-1].reshape(60, 4).mean(1), coarse) < 0.06
+    )
 
 
 def test_face_flux_limits():
@@ -136,3 +150,18 @@ def test_bad_input():
         Grid(((0.0, 1.0),) * 3, (4, 4, 4))
     with pytest.raises(ValueError, match="lo < hi"):
         Grid(((1.0, 0.0),), (4,))
+
+
+def test_grid_and_solver_follow_the_grids_device_and_dtype():
+    """Every tensor a grid makes lives on its device, in its dtype; inputs are moved to it."""
+    meta = Grid(((-1.0, 1.0), (0.0, 2.0)), (4, 3), dtype=torch.float32, device="meta")
+    assert meta.device == torch.device("meta")
+    assert all(c.device.type == "meta" and c.dtype == torch.float32 for c in meta.centers)
+    assert meta.points.shape == (12, 2) and meta.points.device.type == "meta"
+    grid = Grid(((-3.0, 3.0),), (60,), dtype=torch.float32)
+    start = grid.normalize(grid.evaluate(lambda x: torch.exp(-0.5 * (x[:, 0] / 0.5) ** 2)))
+    solution = fp.solve_fokker_planck(start.double(), grid, lambda x, t: -x, 1.0, torch.tensor([0.0, 0.1]))
+    assert solution.densities.dtype == torch.float32 and solution.densities.device == grid.device
+    assert abs(float(grid.mass(solution.densities[-1])) - 1.0) < 1e-5
+    hist = histogram_density(torch.zeros(5, 1, dtype=torch.float64), grid)
+    assert hist.dtype == torch.float32 and float(grid.mass(hist)) == pytest.approx(1.0)

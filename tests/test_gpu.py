@@ -13,9 +13,14 @@ import copy
 import pytest
 import torch
 
-from coursekit import datasets, densities, langevin, networks, ode, schedules, sde, sde_solvers
-from coursekit.brownian import brownian_increments
-from coursekit.notebook import default_device, on_gpu
+from coursekit import sde
+from coursekit.course.notebook import default_device, on_gpu
+from coursekit.data import toys
+from coursekit.density import mixtures
+from coursekit.flows import ode
+from coursekit.nn import networks
+from coursekit.sde import langevin, schedules, solvers
+from coursekit.sde.brownian import brownian_increments
 
 pytestmark = pytest.mark.gpu
 
@@ -54,8 +59,8 @@ def test_euler_maruyama_on_the_same_brownian_path(cuda, process, dtype):
     t_grid = torch.linspace(0, 1, 101, dtype=dtype)
     x = 1.0 + torch.randn(500, 2, generator=gen, dtype=dtype)
     dW = brownian_increments(t_grid, 500, 2, generator=gen)  # (100, 500, 2)
-    on_cpu = sde_solvers.euler_maruyama(process, x, t_grid, dW=dW)
-    on_cuda = sde_solvers.euler_maruyama(process, x.to(cuda), t_grid.to(cuda), dW=dW.to(cuda))
+    on_cpu = solvers.euler_maruyama(process, x, t_grid, dW=dW)
+    on_cuda = solvers.euler_maruyama(process, x.to(cuda), t_grid.to(cuda), dW=dW.to(cuda))
     tol = 1e-8 if dtype == torch.float64 else 1e-4  # 100 steps accumulate the rounding (GBM multiplies it)
     _same(on_cpu, on_cuda, cuda, tol)
 
@@ -68,7 +73,7 @@ def test_brownian_increments_from_a_cpu_generator_on_cuda(cuda):
 
 
 def test_langevin_with_the_same_noise(cuda):
-    mixture = datasets.mixture("8gaussians", dtype=torch.float64)
+    mixture = toys.mixture("8gaussians", dtype=torch.float64)
     gen = torch.Generator().manual_seed(2)
     x = 3.0 * torch.randn(400, 2, generator=gen, dtype=torch.float64)
     noise = torch.randn(50, 400, 2, generator=gen, dtype=torch.float64)
@@ -93,23 +98,21 @@ def test_schedules(cuda, schedule, dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_mixture_log_prob_and_score(cuda, dtype):
-    mixture = datasets.mixture("8gaussians", dtype=dtype)
+    mixture = toys.mixture("8gaussians", dtype=dtype)
     x = 2.0 * torch.randn(1000, 2, generator=torch.Generator().manual_seed(3), dtype=dtype)
     on_cuda = mixture.to(cuda)
     tol = TOL[dtype] * 10
     _same(mixture.log_prob(x), on_cuda.log_prob(x.to(cuda)), cuda, tol)
     _same(mixture.score(x), on_cuda.score(x.to(cuda)), cuda, tol)
     alpha, sigma = 0.6, 0.8
-    noised = densities.noised_score(mixture, x, alpha, sigma)
-    _same(noised, densities.noised_score(on_cuda, x.to(cuda), alpha, sigma), cuda, tol)
+    noised = mixtures.noised_score(mixture, x, alpha, sigma)
+    _same(noised, mixtures.noised_score(on_cuda, x.to(cuda), alpha, sigma), cuda, tol)
 
 
-@pytest.mark.parametrize("name", datasets.DATASETS)
+@pytest.mark.parametrize("name", toys.DATASETS)
 def test_datasets_drawn_on_cuda_with_a_cpu_generator_equal_the_cpu_draw(cuda, name):
-    on_cpu = datasets.sample(name, 1000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
-    on_cuda = datasets.sample(
-        name, 1000, generator=torch.Generator().manual_seed(4), device=cuda, dtype=torch.float64
-    )
+    on_cpu = toys.sample(name, 1000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    on_cuda = toys.sample(name, 1000, generator=torch.Generator().manual_seed(4), device=cuda, dtype=torch.float64)
     _same(on_cpu, on_cuda, cuda, 1e-9)
 
 
@@ -123,7 +126,7 @@ def test_mlp_with_the_same_weights(cuda):
     _same(out, out_cuda, cuda, 1e-4)
     out.square().mean().backward()
     out_cuda.square().mean().backward()
-    for p, p_cuda in zip(net.parameters(), net_cuda.parameters()):
+    for p, p_cuda in zip(net.parameters(), net_cuda.parameters(), strict=True):
         _same(p.grad, p_cuda.grad, cuda, 1e-4)
 
 

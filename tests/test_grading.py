@@ -1,7 +1,8 @@
 """The instructor's grader: solutions score full marks, blanks zero, every bad submission its status.
 
 One batch (solutions/, book/ and every fixture of tests/fixtures/submissions/, made by
-tests/fixtures/make_submissions.py) is graded once for the module, with two jobs and a 10 s limit.
+tests/fixtures/make_submissions.py, the class folder included) is graded once for the module, each
+notebook as its own chapter, with two jobs, a 10 s limit and 64 MiB of disk in all.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import cli
-from coursekit.exercises import list_exercises
-from coursekit.grading import Limits, grade, gradebook
-from coursekit.grading.submission import read_submission
+from coursekit.course import cli
+from coursekit.course.exercises import list_exercises
+from coursekit.course.grading import Limits, grade, gradebook
+from coursekit.course.grading.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions"
-LIMITS = Limits(timeout_s=10.0)
+LIMITS = Limits(timeout_s=10.0, disk_mb=64)
 B, E, S, L = (
     "brownian.sample_brownian_motion",
     "sde_solvers.euler_maruyama",
@@ -43,13 +44,22 @@ EXPECTED = {
     "memory_bomb": ("memory", {**FULL, S: 0}, {S: "memory"}),
     "huge_output": ("ok", FULL, {}),
     "exits": ("error", {**FULL, B: 0, E: 0}, {B: "failed", E: "error"}),
-    "kills_itself": ("crashed", {**FULL, B: 0, L: 0}, {B: "crashed", L: "crashed"}),
+    # under bubblewrap, killing its own process group fails (a new session in a PID namespace): 0 points either way
+    "kills_itself": ("crashed", {**FULL, B: 0, L: 0}, {B: "crashed", L: ("crashed", "failed")}),
     "monkeypatch": ("tampered", {**FULL, B: 0, S: 0}, {B: "tampered", S: "tampered"}),
     "forged_outputs": ("ok", dict.fromkeys(FULL, 0), dict.fromkeys(FULL, "not done")),
+    # "passed" results and forged outputs sent through the child's own channel: the parent takes the verdict
+    "forged_channel": ("crashed", dict.fromkeys(FULL, 0), {B: "crashed", E: "crashed", S: "crashed", L: "failed"}),
     "writes_outside": ("forbidden", {**FULL, B: 0, S: 0}, {B: "forbidden", S: "forbidden"}),
     "calls_reference": ("ok", FULL, {}),
     "training_cells": ("ok", FULL, {}),
+    "deeply_nested": ("invalid", {}, {}),
+    "folder": ("not a notebook", {}, {}),
+    "broken_link": ("unreadable", {}, {}),
+    "broken_first_copy": ("ok", FULL, {}),
+    "disk_hog": ("disk", {**FULL, B: 0}, {B: "disk"}),
 }
+CLASS = sorted(p for p in (FIXTURES / "class").rglob("*.ipynb"))
 CANARIES = [Path("/tmp/coursekit-fixture-canary.txt"), Path("/tmp/coursekit-fixture-escaped.txt")]
 
 
@@ -58,12 +68,13 @@ def batch(tmp_path_factory):
     for canary in CANARIES:
         canary.unlink(missing_ok=True)
     out = tmp_path_factory.mktemp("gradebook")
-    report = grade([ROOT / "solutions", ROOT / "book", FIXTURES], out, jobs=2, limits=LIMITS)
+    report = grade([ROOT / "solutions", ROOT / "book", FIXTURES], out, jobs=2, limits=LIMITS, chapter="each")
     return out, report, {r["student"]: r for r in report.records}
 
 
 def test_every_fixture_is_in_the_table():
     assert {p.stem for p in FIXTURES.glob("*.ipynb")} == set(EXPECTED)
+    assert (FIXTURES / "broken_link.ipynb").is_symlink() and (FIXTURES / "folder.ipynb").is_dir()
 
 
 def test_solutions_score_full_marks(batch):
@@ -91,7 +102,8 @@ def test_fixture_gets_its_status_and_points(batch, fixture):
     assert record["status"] == status, record["message"]
     assert {i: e["points"] for i, e in record["exercises"].items()} == points
     for exercise_id, e in record["exercises"].items():
-        assert e["status"] == statuses.get(exercise_id, "passed"), (exercise_id, e["message"])
+        expected = statuses.get(exercise_id, "passed")
+        assert e["status"] in (expected if isinstance(expected, tuple) else (expected,)), (exercise_id, e["message"])
 
 
 def test_reference_calls_are_flagged(batch):
@@ -106,10 +118,25 @@ def test_nothing_was_written_outside(batch):
     assert not any(canary.exists() for canary in CANARIES)
 
 
+def test_last_definition_is_graded_and_the_broken_copy_noted(batch):
+    out, _, records = batch
+    exercise = records["submissions/broken_first_copy"]["exercises"][E]
+    assert exercise["status"] == "passed" and exercise["points"] == FULL[E]
+    assert any("an earlier copy of euler_maruyama" in n and "AttributeError" in n for n in exercise["notes"])
+    text = (out / "feedback" / "submissions__broken_first_copy.md").read_text()
+    assert "the last definition was graded" in text
+
+
+def test_disk_is_capped_in_all(batch):
+    record = batch[2]["submissions/disk_hog"]
+    assert "disk limit" in record["exercises"][B]["message"]
+    assert record["isolation"] in ("bubblewrap", "guard")
+
+
 def test_feedback_explains_lost_points(batch):
     out, _, _ = batch
     text = (out / "feedback" / "submissions__monkeypatch.md").read_text()
-    assert "tampered" in text and "coursekit.exercises.run_checks" in text
+    assert "tampered" in text and "coursekit.course.exercises.run_checks" in text
     text = (out / "feedback" / "submissions__infinite_loop.md").read_text()
     assert "over the time limit of 10 s" in text
 
@@ -118,6 +145,7 @@ def test_mixed_batch_has_one_row_per_submission(batch):
     out, report, _ = batch
     rows = list(csv.DictReader((out / "grades.csv").open()))
     notebooks = [*(ROOT / "solutions").glob("*.ipynb"), *(ROOT / "book").glob("*.ipynb"), *FIXTURES.glob("*.ipynb")]
+    notebooks += CLASS
     assert rows[0]["student"] == gradebook.POSSIBLE
     assert len(rows) == 1 + len(notebooks) == 1 + len(report.records)
     assert len({r["student"] for r in rows}) == len(rows)
@@ -131,8 +159,8 @@ def test_mixed_batch_has_one_row_per_submission(batch):
 def test_rerun_reuses_cached_results(batch):
     out, _, _ = batch
     before = (out / "grades.csv").read_text()
-    again = grade([FIXTURES], out, jobs=2, limits=LIMITS)
-    assert again.reused == len(again.records) == len(EXPECTED)
+    again = grade([FIXTURES], out, jobs=2, limits=LIMITS, chapter="each")
+    assert again.reused == len(again.records) == len(EXPECTED) + len(CLASS)
     assert again.seconds < 20
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(before))}
     for row in list(csv.DictReader((out / "grades.csv").open()))[1:]:  # (points possible) depends on the batch
@@ -204,3 +232,24 @@ def test_command_line(tmp_path, capsys):
     assert row["status"] == "invalid" and row["total"] == "0"
     with pytest.raises(SystemExit, match="does not exist"):
         cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+
+
+def test_the_verdict_is_taken_on_replayed_outputs():
+    import io
+
+    import torch
+
+    from coursekit.course.exercises import get_exercise
+    from coursekit.course.grading.verdict import judge, record
+
+    reference = get_exercise(E).reference
+    blob = record(E, reference, {}, salt=1234)
+    assert judge(E, blob, {}, salt=1234)["status"] == "passed"
+    # outputs recorded on the notebook's own seeds do not pass under the grader's secret salt
+    assert judge(E, record(E, reference, {}, salt=0), {}, salt=1234)["status"] == "failed"
+    buffer = io.BytesIO()
+    torch.save({c.name: [["returned", None]] for c in get_exercise(E).checks}, buffer)
+    forged = judge(E, buffer.getvalue(), {}, salt=1234)
+    assert forged["status"] == "failed" and forged["passed"] == []
+    with pytest.raises(ValueError, match="unreadable"):
+        judge(E, b"not a torch.save file", {}, salt=1234)

@@ -6,18 +6,18 @@ import pytest
 import torch
 
 from coursekit import guidance
-from coursekit.classifier import (
+from coursekit.density.mixtures import GaussianMixture, noised_score
+from coursekit.diffusion import dsm_loss, noised_mixture_score
+from coursekit.diffusion.parameterizations import velocity_from_score
+from coursekit.diffusion.samplers import family_sample, sample_prior
+from coursekit.flows.flow_matching import cfm_loss
+from coursekit.guidance.classifier import (
     NoisyClassifier,
     classifier_log_prob_grad,
     mixture_posterior_logits,
     noisy_classifier_loss,
 )
-from coursekit.conditional import ConditionalMLP
-from coursekit.densities import GaussianMixture, noised_score
-from coursekit.diffusion import dsm_loss, noised_mixture_score
-from coursekit.flow_matching import cfm_loss
-from coursekit.parameterizations import velocity_from_score
-from coursekit.samplers import family_sample, sample_prior
+from coursekit.guidance.conditional import ConditionalMLP
 from coursekit.sde import VPSDE
 
 F64 = torch.float64
@@ -30,7 +30,7 @@ def _mixture():
 
 def _exact_conditional_score(mixture, sde):
     """model(x, t, y): the exact score of component y, or of the whole mixture for the null label 2."""
-    components = [GaussianMixture.isotropic(mixture.means[k:k + 1], 0.75) for k in range(2)]
+    components = [GaussianMixture.isotropic(mixture.means[k : k + 1], 0.75) for k in range(2)]
     scores = [noised_mixture_score(c, sde) for c in components] + [noised_mixture_score(mixture, sde)]
 
     def model(x, t, y):
@@ -95,15 +95,16 @@ def test_cfg_with_analytic_scores_concentrates_on_the_requested_component():
     for w in (0.0, 1.0, 3.0):
         gen = torch.Generator().manual_seed(1)
         x = sample_prior(sde, n, 2, generator=gen, dtype=F64)
-        out = family_sample(sde, guidance.classifier_free_guidance(model, 0, w), x, lam=1.0, n_steps=200,
-                            generator=gen).samples
+        out = family_sample(
+            sde, guidance.classifier_free_guidance(model, 0, w), x, lam=1.0, n_steps=200, generator=gen
+        ).samples
         in_class = posterior(out, 1e-3).argmax(1) == 0  # the Bayes classification of the clean point
         fractions.append(float(in_class.double().mean()))
         spreads.append(float(out[:, 0].std()))  # along the axis that separates the classes
     se = math.sqrt(0.25 / n)
     exact = 0.5 * (1 + math.erf(1.0 / math.sqrt(2)))  # P(x_1 < 0 | component 0) = Phi(0.75 / 0.75)
     assert abs(fractions[0] - exact) < 5 * se + 0.01, fractions
-    for low, high in zip(fractions[:-1], fractions[1:]):  # increasing, by more than 3 standard errors
+    for low, high in zip(fractions[:-1], fractions[1:], strict=True):  # increasing, by more than 3 standard errors
         assert high - low > 3 * math.sqrt((low * (1 - low) + high * (1 - high)) / n), fractions
     assert spreads[2] < spreads[0], spreads  # fidelity bought with diversity
 
@@ -126,6 +127,7 @@ def test_classifier_guided_velocity_is_the_conditional_flow_velocity():
         def velocity(x, t):
             t = torch.as_tensor(t, dtype=x.dtype)
             return velocity_from_score(x, noised_score(gmm, x, 1 - t, t), 1 - t, t, -1.0, 1.0)
+
         return velocity
 
     guided = guidance.classifier_guided_velocity(exact_velocity(mixture), mixture_posterior_logits(mixture), 0, 1.0)
@@ -167,6 +169,13 @@ def test_noisy_classifier_loss_prefers_the_exact_posterior():
     for sde in (None, VPSDE()):
         exact = mixture_posterior_logits(mixture, sde)
         loss = float(noisy_classifier_loss(exact, x, labels, sde=sde, generator=torch.Generator().manual_seed(1)))
-        wrong = float(noisy_classifier_loss(lambda z, t: exact(z, t).flip(1), x, labels, sde=sde,
-                                            generator=torch.Generator().manual_seed(1)))
+        wrong = float(
+            noisy_classifier_loss(
+                lambda z, t, exact=exact: exact(z, t).flip(1),
+                x,
+                labels,
+                sde=sde,
+                generator=torch.Generator().manual_seed(1),
+            )
+        )
         assert loss < math.log(2) - 0.05 and loss < wrong

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from coursekit.langevin import langevin_dynamics
+from coursekit.sde.langevin import langevin_dynamics
 
 
 def test_stationary_variance_has_the_known_ula_bias(gen):
@@ -23,7 +23,7 @@ def test_update_rule_given_noise():
 
 
 def test_samples_mixture_modes_in_proportion():
-    from coursekit.densities import GaussianMixture
+    from coursekit.density.mixtures import GaussianMixture
 
     mixture = GaussianMixture.isotropic(torch.tensor([[-2.0, 0.0], [2.0, 0.0]]), 0.6, torch.tensor([0.25, 0.75]))
     x = torch.randn(20_000, 2, generator=torch.Generator().manual_seed(1)) * 3
@@ -41,3 +41,12 @@ def test_bad_input():
         langevin_dynamics(lambda x: -x, torch.zeros(2, 1), 0.1, 0)
     with pytest.raises(ValueError, match="noise must have shape"):
         langevin_dynamics(lambda x: -x, torch.zeros(2, 1), 0.1, 3, noise=torch.zeros(2, 2, 1))
+
+
+def test_a_time_dependent_score_is_refused_with_the_fix():
+    """Langevin samples one density: its score is score(x); a score(x, t) gets a message, not a crash."""
+    with pytest.raises(TypeError, match=r"score\(x\).*lambda x: score\(x, t\)"):
+        langevin_dynamics(lambda x, t: -x, torch.zeros(2, 1), 0.1, 3)
+    fixed_time = lambda x, t=0.5: -x / t  # noqa: E731 - a default for t makes it a score(x)
+    assert langevin_dynamics(fixed_time, torch.zeros(2, 1), 0.1, 3).shape == (4, 2, 1)
+    assert langevin_dynamics(torch.nn.Identity(), torch.zeros(2, 1), 0.1, 3).shape == (4, 2, 1)  # a module's forward(x)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit.notebook import DEVICE_ENV, default_device, on_gpu, setup_notebook
+from coursekit.course.notebook import DEVICE_ENV, THREADS_ENV, default_device, on_gpu, set_threads, setup_notebook
 
 
 def test_seeds_python_numpy_and_torch(capsys):
@@ -42,3 +42,29 @@ def test_default_is_cuda_when_available(monkeypatch):
 def test_bad_seed():
     with pytest.raises(ValueError, match="seed"):
         setup_notebook(seed=-1)
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_one_cpu_thread_unless_asked(monkeypatch, restore_threads, capsys):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert set_threads(torch.device("cpu")) == 1 and torch.get_num_threads() == 1
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert set_threads(torch.device("cpu")) == 2 and torch.get_num_threads() == 2
+    setup_notebook(seed=0, device="cpu")
+    assert "2 CPU threads" in capsys.readouterr().out
+    monkeypatch.delenv(THREADS_ENV)
+    assert set_threads(torch.device("meta")) is None  # not a CPU: left alone
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_thread_count(monkeypatch, restore_threads, value):
+    monkeypatch.setenv(THREADS_ENV, value)
+    with pytest.raises(ValueError, match=THREADS_ENV):
+        set_threads(torch.device("cpu"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.authoring import read_notebook
+from coursekit.course.authoring import read_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.ipynb"))

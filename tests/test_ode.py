@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from coursekit.convergence import fitted_order as fitted_slope
-from coursekit.ode import euler, integrate
+from coursekit.flows.ode import euler, integrate
+from coursekit.sde.convergence import fitted_order as fitted_slope
 
 A = torch.tensor([[-0.5, -2.0], [2.0, -0.5]], dtype=torch.float64)  # spiral sink
 

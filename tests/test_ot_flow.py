@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from coursekit import cnf, gaussian_ot, ot_flow
-from coursekit.divergence import exact_divergence
+from coursekit.flows import cnf, gaussian_ot, ot_flow
+from coursekit.flows.divergence import exact_divergence
+from coursekit.flows.likelihood import LikelihoodResult
 
 F64 = torch.float64
 
@@ -55,7 +56,7 @@ def test_gradient_and_laplacian_equal_autograd(d, layers):
 
 
 def _slope(hs, errors):
-    logs = torch.tensor([[math.log(h), math.log(e)] for h, e in zip(hs, errors)], dtype=F64)
+    logs = torch.tensor([[math.log(h), math.log(e)] for h, e in zip(hs, errors, strict=True)], dtype=F64)
     centered = logs - logs.mean(0)
     return float((centered[:, 0] * centered[:, 1]).sum() / (centered[:, 0] ** 2).sum())
 
@@ -109,6 +110,15 @@ def test_flow_likelihood_agrees_with_the_cnf_solve():
     assert torch.allclose(res.log_prob, ref.log_prob, atol=1e-10)
     assert res.trajectory.shape == (7, 5, 2) and res.nfe == 24
     assert (res.kinetic > 0).all() and (res.hjb >= 0).all()
+    # one result type: the running costs of the generic solve are (L, R), named by OTFlowResult
+    assert isinstance(res, LikelihoodResult) and res.running_costs.shape == (5, 2)
+    assert torch.equal(res.running_costs, torch.stack([res.kinetic, res.hjb], 1))
+    torch.testing.assert_close(res.log_prob, res.prior_log_prob + res.delta_log_prob)
+    v, div, costs = ot_flow.potential_field(phi, x, 0.3)
+    torch.testing.assert_close(
+        torch.cat([v, div[:, None], costs], 1),
+        ot_flow.augmented_velocity(phi, torch.cat([x, torch.zeros(5, 3, dtype=F64)], 1), 0.3),
+    )
     back = ot_flow.sample(phi, ot_flow.integrate_flow(phi, x, n_steps=64).x_noise, n_steps=64)
     assert torch.allclose(back.samples, x, atol=1e-5)  # RK4 with 64 steps inverts the forward solve
 
@@ -117,18 +127,27 @@ def test_loss_combines_the_terms_and_training_lowers_it():
     torch.manual_seed(0)
     phi = ot_flow.Potential(2, width=8, layers=2)
     x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1)) * 0.5 + 1.0
-    loss, terms = ot_flow.ot_flow_loss(phi, x, alpha=(0.5, 2.0), n_steps=2)
-    assert math.isclose(loss.item(), terms["nll"] + 0.5 * terms["kinetic"] + 2.0 * terms["hjb"], rel_tol=1e-5)
+    objective = ot_flow.ot_flow_objective(phi, x, alpha=(0.5, 2.0), n_steps=2)
+    loss = ot_flow.ot_flow_loss(phi, x, alpha=(0.5, 2.0), n_steps=2)
+    assert loss.ndim == 0 and loss.requires_grad and torch.equal(loss, objective.loss)
+    terms = (objective.nll, objective.kinetic, objective.hjb)
+    assert all(term.ndim == 0 and not term.requires_grad for term in terms)
+    result = ot_flow.integrate_flow(phi, x, n_steps=2)
+    torch.testing.assert_close(objective.nll, -result.log_prob.mean().detach(), rtol=0, atol=0)
+    torch.testing.assert_close(objective.hjb, result.hjb.mean().detach(), rtol=0, atol=0)
+    assert math.isclose(loss.item(), float(objective.nll + 0.5 * objective.kinetic + 2.0 * objective.hjb), rel_tol=1e-6)
     opt = torch.optim.Adam(phi.parameters(), lr=0.05)
     first = loss.item()
     for _ in range(10):
-        loss, _ = ot_flow.ot_flow_loss(phi, x, n_steps=2)
+        loss = ot_flow.ot_flow_loss(phi, x, n_steps=2)
         opt.zero_grad()
         loss.backward()
         opt.step()
     assert loss.item() < first - 0.2
     with pytest.raises(ValueError, match="alpha"):
         ot_flow.ot_flow_loss(phi, x, alpha=(1.0, 100.0, 5.0))
+    with pytest.raises(ValueError, match="alpha"):
+        ot_flow.ot_flow_objective(phi, x, alpha=(1.0,))
 
 
 def _spd(d, seed):
@@ -152,14 +171,19 @@ def test_gaussian_ot_map_cost_is_w2_and_beats_the_cholesky_map():
     m0, m1 = torch.zeros(d, dtype=F64), torch.ones(d, dtype=F64)
     cov0, cov1 = _spd(d, 3), _spd(d, 4)
     ot_map = gaussian_ot.GaussianOTMap.between(m0, cov0, m1, cov1)
-    x = m0 + torch.randn(200000, d, generator=torch.Generator().manual_seed(5), dtype=F64) @ torch.linalg.cholesky(cov0).T
+    x = (
+        m0
+        + torch.randn(200000, d, generator=torch.Generator().manual_seed(5), dtype=F64) @ torch.linalg.cholesky(cov0).T
+    )
     cost = ((ot_map(x) - x) ** 2).sum(1)
     w2 = gaussian_ot.gaussian_w2_squared(m0, cov0, m1, cov1)
     assert abs(float(cost.mean()) - w2) < 3 * float(cost.std()) / math.sqrt(len(x))
     chol = torch.linalg.cholesky(cov1) @ torch.linalg.inv(torch.linalg.cholesky(cov0))  # also pushes forward
     other = ((m1 + (x - m0) @ chol.T - x) ** 2).sum(1).mean()
     assert float(other) > w2 + 0.01
-    assert torch.allclose(ot_map.interpolate(x[:3], 0.0), x[:3]) and torch.allclose(ot_map.interpolate(x[:3], 1.0), ot_map(x[:3]))
+    assert torch.allclose(ot_map.interpolate(x[:3], 0.0), x[:3]) and torch.allclose(
+        ot_map.interpolate(x[:3], 1.0), ot_map(x[:3])
+    )
 
 
 def test_gaussian_ot_refuses_non_square():

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from coursekit import parameterizations as P
-from coursekit.densities import GaussianMixture, noised_score
-from coursekit.reverse_time import probability_flow_drift
-from coursekit.schedules import CosineSchedule, GeometricVESchedule, LinearBetaSchedule
+from coursekit.density.mixtures import GaussianMixture, noised_score
+from coursekit.density.reverse_time import probability_flow_drift
+from coursekit.diffusion import parameterizations as P
 from coursekit.sde import VESDE, VPSDE
+from coursekit.sde.schedules import CosineSchedule, GeometricVESchedule, LinearBetaSchedule
 
 F64 = torch.float64
 

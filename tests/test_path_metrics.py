@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from coursekit.path_metrics import normalized_path_energy, path_energy, straightness
+from coursekit.flows.path_metrics import normalized_path_energy, path_energy, straightness
 
 
 def _line(start, end, t_grid, speed=lambda s: s):
@@ -15,11 +15,18 @@ def _line(start, end, t_grid, speed=lambda s: s):
     return start[None] + s[:, None, None] * (end - start)[None]
 
 
-@pytest.mark.parametrize("t_grid", [torch.linspace(1, 0, 11, dtype=torch.float64),
-                                    torch.tensor([0.0, 0.05, 0.3, 0.31, 0.9, 1.7], dtype=torch.float64)])
+@pytest.mark.parametrize(
+    "t_grid",
+    [
+        torch.linspace(1, 0, 11, dtype=torch.float64),
+        torch.tensor([0.0, 0.05, 0.3, 0.31, 0.9, 1.7], dtype=torch.float64),
+    ],
+)
 def test_straight_constant_speed_paths(gen, t_grid):
-    start, end = torch.randn(50, 3, generator=gen, dtype=torch.float64), torch.randn(50, 3, generator=gen,
-                                                                                    dtype=torch.float64)
+    start, end = (
+        torch.randn(50, 3, generator=gen, dtype=torch.float64),
+        torch.randn(50, 3, generator=gen, dtype=torch.float64),
+    )
     trajectory = _line(start, end, t_grid)
     tau = float((t_grid[-1] - t_grid[0]).abs())
     assert normalized_path_energy(trajectory, t_grid) == pytest.approx(1.0, abs=1e-12)

@@ -1,4 +1,4 @@
-"""Tests for coursekit.plotting: every function draws, labels its axes, validates shapes."""
+"""Tests for coursekit.viz.plotting: every function draws, labels its axes, validates shapes."""
 
 import matplotlib
 
@@ -14,7 +14,7 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 
-from coursekit import animation, plotting
+from coursekit.viz import animation, plotting
 
 
 @pytest.fixture(autouse=True)

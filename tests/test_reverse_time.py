@@ -5,11 +5,18 @@ import math
 import pytest
 import torch
 
-from coursekit import metrics, ode, shapes
-from coursekit.point_cloud import noised_point_cloud_score, point_cloud_log_prob, point_cloud_score
-from coursekit.reverse_time import ReverseSDE, probability_flow_drift, probability_flow_velocity, reverse_sde_drift
-from coursekit.sde import OrnsteinUhlenbeck, VPSDE
-from coursekit.sde_solvers import euler_maruyama
+from coursekit import metrics
+from coursekit.data import shapes
+from coursekit.density.point_cloud import noised_point_cloud_score, point_cloud_log_prob, point_cloud_score
+from coursekit.density.reverse_time import (
+    ReverseSDE,
+    probability_flow_drift,
+    probability_flow_velocity,
+    reverse_sde_drift,
+)
+from coursekit.flows import ode
+from coursekit.sde import VPSDE, OrnsteinUhlenbeck
+from coursekit.sde.solvers import euler_maruyama
 
 
 def gaussian_score(sde, mean0, var0):
@@ -24,8 +31,14 @@ def gaussian_score(sde, mean0, var0):
 
 def test_probability_flow_ode_keeps_the_marginals():
     sde, mean0, var0 = OrnsteinUhlenbeck(1.0, 1.5), 2.0, 0.25
-    x0 = mean0 + math.sqrt(var0) * torch.randn(20_000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    sol = ode.integrate(probability_flow_velocity(sde, gaussian_score(sde, mean0, var0)), x0, torch.tensor([0.0, 1.0], dtype=torch.float64))
+    x0 = mean0 + math.sqrt(var0) * torch.randn(
+        20_000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    sol = ode.integrate(
+        probability_flow_velocity(sde, gaussian_score(sde, mean0, var0)),
+        x0,
+        torch.tensor([0.0, 1.0], dtype=torch.float64),
+    )
     alpha, sigma = sde.marginal_coefficients(torch.tensor(1.0, dtype=torch.float64))
     x1 = sol.trajectory[-1]
     # the flow is the affine map x -> m_1 + (s_1 / s_0)(x - m_0) between the Gaussian marginals
@@ -51,8 +64,15 @@ def test_reverse_sde_returns_the_cloud():
     vp = VPSDE()
     gen = torch.Generator().manual_seed(1)
     noise = torch.randn(400, 2, generator=gen)
-    samples = euler_maruyama(ReverseSDE(vp, noised_point_cloud_score(cloud, vp)), noise, torch.linspace(1, 1e-3, 401), generator=gen)[-1]
-    floors = [metrics.wasserstein2(cloud[torch.randint(0, 400, (400,), generator=gen)], cloud[torch.randint(0, 400, (400,), generator=gen)]) for _ in range(3)]
+    samples = euler_maruyama(
+        ReverseSDE(vp, noised_point_cloud_score(cloud, vp)), noise, torch.linspace(1, 1e-3, 401), generator=gen
+    )[-1]
+    floors = [
+        metrics.wasserstein2(
+            cloud[torch.randint(0, 400, (400,), generator=gen)], cloud[torch.randint(0, 400, (400,), generator=gen)]
+        )
+        for _ in range(3)
+    ]
     assert metrics.wasserstein2(samples, cloud) <= 1.2 * sum(floors) / 3
 
 
@@ -84,3 +104,16 @@ def test_smiley_and_wasserstein():
         metrics.wasserstein2(s, s[:5])
     with pytest.raises(ValueError, match="at least 20"):
         shapes.smiley(5)
+
+
+def test_multiplicative_noise_is_refused() -> None:
+    """The formulas need G = g(t): geometric Brownian motion (G = sigma x) raises instead of a wrong drift."""
+    from coursekit.density import reverse_time as rt
+    from coursekit.sde.processes import GeometricBrownianMotion
+
+    gbm, x = GeometricBrownianMotion(), torch.ones(3, 2)
+    for drift in (rt.reverse_sde_drift, rt.probability_flow_drift):
+        with pytest.raises(ValueError, match="additive noise.*GeometricBrownianMotion has multiplicative noise"):
+            drift(gbm, lambda y, t: -y, x, 0.5)
+    with pytest.raises(ValueError, match="additive noise"):
+        rt.ReverseSDE(gbm, lambda y, t: -y)

@@ -1,14 +1,16 @@
-"""Every sampler (samplers, annealed_langevin) driven by the exact score of a noised Gaussian mixture reproduces the mixture."""
+"""Every sampler (samplers, annealed_langevin) reproduces the mixture.
+
+Each is driven by the exact score of a noised Gaussian mixture.
+"""
 
 import pytest
 import torch
 
-from coursekit import datasets
+from coursekit.data import toys
+from coursekit.density.reverse_time import probability_flow_drift, reverse_sde_drift
 from coursekit.diffusion import noised_mixture_score
-from coursekit.metrics import wasserstein2
-from coursekit.reverse_time import probability_flow_drift, reverse_sde_drift
-from coursekit.annealed_langevin import annealed_langevin_sample, noise_levels, predictor_corrector_sample
-from coursekit.samplers import (
+from coursekit.diffusion.annealed_langevin import annealed_langevin_sample, noise_levels, predictor_corrector_sample
+from coursekit.diffusion.samplers import (
     family_drift,
     family_sample,
     probability_flow_sample,
@@ -16,9 +18,10 @@ from coursekit.samplers import (
     reverse_sde_step,
     sample_prior,
 )
+from coursekit.metrics import wasserstein2
 from coursekit.sde import VESDE, VPSDE
 
-MIX = datasets.mixture("8gaussians")
+MIX = toys.mixture("8gaussians")
 CHUNKS, N = 4, 500  # W2 is averaged over 4 chunks of 500 points: a single W2 of 1000 points varies by +-20%
 
 
@@ -85,8 +88,20 @@ def test_reproducible_from_a_generator():
     sde, score = VPSDE(), noised_mixture_score(MIX, VPSDE())
     x = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
     for fn in (reverse_sde_sample, predictor_corrector_sample, annealed_langevin_sample):
-        a = fn(sde, score, x, generator=torch.Generator().manual_seed(1), **({"n_steps": 20} if fn is not annealed_langevin_sample else {"n_steps_per_level": 2}))
-        b = fn(sde, score, x, generator=torch.Generator().manual_seed(1), **({"n_steps": 20} if fn is not annealed_langevin_sample else {"n_steps_per_level": 2}))
+        a = fn(
+            sde,
+            score,
+            x,
+            generator=torch.Generator().manual_seed(1),
+            **({"n_steps": 20} if fn is not annealed_langevin_sample else {"n_steps_per_level": 2}),
+        )
+        b = fn(
+            sde,
+            score,
+            x,
+            generator=torch.Generator().manual_seed(1),
+            **({"n_steps": 20} if fn is not annealed_langevin_sample else {"n_steps_per_level": 2}),
+        )
         assert torch.equal(a.samples, b.samples)
     state = torch.get_rng_state()
     reverse_sde_sample(sde, score, x, n_steps=5, generator=torch.Generator().manual_seed(1))

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from coursekit import schedules
-from coursekit.schedules import (
+from coursekit.sde import schedules
+from coursekit.sde.schedules import (
     CosineSchedule,
     GeometricVESchedule,
     LinearBetaSchedule,
@@ -86,3 +86,35 @@ def test_dtype_and_device_follow_t():
     values = LinearBetaSchedule()(torch.tensor([0.5], dtype=torch.float64))
     assert values.alpha.dtype == torch.float64
     assert schedules.CosineSchedule()(0.3).alpha.ndim == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("schedule", ALL, ids=lambda s: repr(s))
+def test_every_schedule_is_finite_on_the_closed_interval(schedule, dtype):
+    """Samplers start at t = 1 and Chapter 1 plots t = 0: every coefficient is finite there (issue 14)."""
+    t = torch.linspace(0, 1, 1001, dtype=dtype)
+    values = schedule(t)
+    for name in ("alpha", "sigma", "d_alpha"):
+        assert torch.isfinite(getattr(values, name)).all(), name
+    assert torch.isfinite(values.d_sigma[1:]).all()  # sigma_t ~ sqrt(t): d_sigma is +inf at t = 0 only
+    assert (values.alpha >= 0).all() and (values.sigma >= 0).all()
+    if hasattr(schedule, "beta"):
+        beta = schedule.beta(t)
+        assert torch.isfinite(beta).all() and (beta > 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_cosine_beta_is_the_closed_form_below_its_clip(dtype):
+    schedule = CosineSchedule()
+    t = torch.linspace(0, 1, 2001, dtype=dtype)
+    exact = math.pi / (1 + schedule.s) * torch.tan(0.5 * math.pi * (t.double() + schedule.s) / (1 + schedule.s))
+    beta = schedule.beta(t).double()
+    below = exact < 0.99 * schedule.beta_max  # t < 0.98 for beta_max = 100
+    assert below.sum() > 1900
+    torch.testing.assert_close(beta[below], exact[below], rtol=1e-4 if dtype == torch.float32 else 1e-12, atol=0)
+    torch.testing.assert_close(beta[~below], exact[~below].clamp(0, schedule.beta_max), rtol=2e-2, atol=0)
+    # in float32 the angle at t = 1 rounds past pi/2, where the unclipped tangent is negative (NaN after sqrt)
+    assert float(schedule.beta(torch.tensor(1.0))) == pytest.approx(schedule.beta_max, rel=1e-4)
+    assert float(CosineSchedule(beta_max=20.0).beta(1.0)) == pytest.approx(20.0, rel=1e-4)
+    with pytest.raises(ValueError, match="beta_max"):
+        CosineSchedule(beta_max=0.0)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from coursekit.sde import VESDE, VPSDE, BrownianMotion, GeometricBrownianMotion, OrnsteinUhlenbeck
-from coursekit.sde_solvers import euler_maruyama
-from coursekit.schedules import CosineSchedule, GeometricVESchedule
+from coursekit.sde.schedules import CosineSchedule, GeometricVESchedule
+from coursekit.sde.solvers import euler_maruyama
 
 N = 40_000
 
@@ -82,11 +82,14 @@ def test_vp_diffusion_matches_variance_growth():
 
 
 def test_gbm_solution_and_multiplicative_noise():
-    sde = GeometricBrownianMotion(0.5, 1.0)
-    with pytest.raises(TypeError, match="diffusion_term"):
-        sde.diffusion(0.5)
-    x = torch.full((2, 1), 3.0)
-    torch.testing.assert_close(sde.diffusion_term(x, 0.0), x)
+    """GBM honours the base class: diffusion(t) is g(t) = sigma, and G(x, t) = g(t) x."""
+    sde = GeometricBrownianMotion(0.5, 0.7)
+    assert sde.noise_type == "multiplicative" and VPSDE().noise_type == "additive"
+    t = torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(sde.diffusion(t), torch.full_like(t, 0.7))
+    assert sde.diffusion(0.5).shape == ()
+    x = torch.full((3, 2), 3.0, dtype=torch.float64)
+    torch.testing.assert_close(sde.diffusion_term(x, t), sde.diffusion(t)[:, None] * x)
 
 
 def test_bad_input():

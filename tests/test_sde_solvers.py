@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from coursekit.convergence import fitted_order, strong_errors, weak_errors
-from coursekit.sde import GeometricBrownianMotion, OrnsteinUhlenbeck, VPSDE
-from coursekit.sde_solvers import euler_maruyama, simulate
+from coursekit.sde import VPSDE, GeometricBrownianMotion, OrnsteinUhlenbeck
+from coursekit.sde.convergence import fitted_order, strong_errors, weak_errors
+from coursekit.sde.solvers import euler_maruyama, simulate
 
 LEVELS = [4, 8, 16, 32, 64, 128]  # coarse step counts: h = 1/4 ... 1/128
 H = [1 / n for n in LEVELS]
@@ -91,3 +91,38 @@ def test_bad_input(gen):
         euler_maruyama(VPSDE(), torch.zeros(3), torch.linspace(0, 1, 3))
     with pytest.raises(ValueError, match="unknown SDE method 'euler'.*euler_maruyama"):
         simulate(VPSDE(), x, torch.linspace(0, 1, 3), method="euler")
+
+
+def test_one_step_implementation_for_the_solver_and_the_samplers():
+    """euler_maruyama is euler_maruyama_step in a loop; the reverse-SDE step is the same step with -dt."""
+    from coursekit.diffusion.samplers import reverse_sde_step
+    from coursekit.sde.solvers import euler_maruyama_step
+
+    g = torch.Generator().manual_seed(3)
+    sde, x = OrnsteinUhlenbeck(0.7, 0.5), torch.randn(5, 2, generator=g, dtype=torch.float64)
+    t_grid = torch.tensor([0.0, 0.2, 0.5], dtype=torch.float64)
+    dW = torch.randn(2, 5, 2, generator=g, dtype=torch.float64)
+    by_hand = x
+    for k in range(2):
+        by_hand = euler_maruyama_step(
+            by_hand,
+            sde.drift(by_hand, t_grid[k]),
+            t_grid[k + 1] - t_grid[k],
+            sde.diffusion_term(by_hand, t_grid[k]),
+            dW[k],
+        )
+    assert torch.equal(euler_maruyama(sde, x, t_grid, dW=dW)[-1], by_hand)
+    # x + f dt + G dW, and a drift-only step without noise
+    f, G = torch.full((5, 2), 2.0, dtype=torch.float64), 3.0
+    torch.testing.assert_close(euler_maruyama_step(x, f, 0.1, G, dW[0]), x + 0.2 + 3.0 * dW[0])
+    torch.testing.assert_close(euler_maruyama_step(x, f, -0.1), x - 0.2)
+    with pytest.raises(ValueError, match="dW"):
+        euler_maruyama_step(x, f, 0.1, G)
+    # the reverse-SDE step: drift f - g^2 s integrated with -dt, noise g sqrt(dt) z
+    score = lambda y, t: -y  # noqa: E731
+    z, t, dt = dW[1], torch.tensor(0.4, dtype=torch.float64), 0.05
+    drift = sde.drift(x, t) - sde.diffusion(t) ** 2 * score(x, t)
+    torch.testing.assert_close(
+        reverse_sde_step(sde, score, x, t, dt, noise=z),
+        euler_maruyama_step(x, drift, -dt, sde.diffusion(t) * dt**0.5, z),
+    )

@@ -1,6 +1,7 @@
 r"""The website as readers meet it: built once, served on localhost, read by headless Chromium.
 
-Every page of the book is loaded in a real browser (Debian's ``chromium`` driven through
+Every page of the book (the API pages of the "Library reference" included, whose signatures
+count as code, not prose) is loaded in a real browser (Debian's ``chromium`` driven through
 ``chromium-driver`` by selenium) with every host other than 127.0.0.1 unreachable, as if read
 offline. On each page: no JavaScript error in the console, every formula typeset by the MathJax
 copy served with the site (no raw ``$$`` or ``\(`` left), every image loaded, every animation
@@ -29,11 +30,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
-from coursekit.cli import jupyter_book_executable
 import yaml
 
-from coursekit.authoring import repository_url
+from coursekit.course.authoring import repository_url
+from coursekit.course.cli import jupyter_book_executable
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,11 @@ def _toc_files() -> list[str]:
 
 TOC_FILES = _toc_files()
 NOTEBOOK_FILES = [f for f in TOC_FILES if (ROOT / f"{f}.ipynb").exists()]
+# Sphinx adds the general index, the search page and, once the API pages document modules, the
+# Python module index.
 PAGES = [f"{f}.html" for f in TOC_FILES] + ["genindex.html", "search.html"]
+if any(f.startswith("book/api/") for f in TOC_FILES):
+    PAGES.append("py-modindex.html")
 
 
 def _colab_url(notebook: str) -> str:
@@ -113,7 +117,17 @@ def site(tmp_path_factory) -> Path:
     if jupyter_book_executable() is None:
         pytest.skip("jupyter-book is not installed (pip install -e '.[book]')")
     out = tmp_path_factory.mktemp("website")
-    command = [sys.executable, "-m", "coursekit.cli", "--root", str(ROOT), "book", "--strict", "--output", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "coursekit.course.cli",
+        "--root",
+        str(ROOT),
+        "book",
+        "--strict",
+        "--output",
+        str(out),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out / "_build" / "html"
@@ -137,6 +151,7 @@ def server(site) -> str:
 
 def _ensure_chromium() -> tuple[str, str]:
     """Paths of chromium and chromedriver, installed with apt (quietly, time-bounded) if missing."""
+
     def found() -> tuple[str | None, str | None]:
         return shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
 
@@ -217,7 +232,7 @@ function settled() {
 _INSPECT_PAGE = """
 const report = {};
 const prose = document.body.cloneNode(true);
-prose.querySelectorAll('pre, code, script, style, noscript, textarea, mjx-container, .highlight')
+prose.querySelectorAll('pre, code, script, style, noscript, textarea, mjx-container, .highlight, dt.sig')
   .forEach(e => e.remove());
 report.text = prose.textContent;
 report.icon_declared = !!document.querySelector('link[rel~="icon"]');

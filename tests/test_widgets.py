@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from coursekit.sde import VESDE, VPSDE
-from coursekit.widgets import NOISING_PROCESSES, noising_frames
+from coursekit.viz.widgets import NOISING_PROCESSES, noising_frames
 
 
 @pytest.mark.parametrize("sde", [VPSDE(), VESDE(0.01, 10.0)], ids=["vp", "ve"])
@@ -13,7 +13,7 @@ def test_noising_frames_follow_the_marginal(sde):
     frames = noising_frames(x_data, sde, [0.0, 0.3, 1.0], generator=torch.Generator().manual_seed(0))
     assert frames.shape == (3, 40_000, 2)
     torch.testing.assert_close(frames[0], x_data)
-    for frame, t in zip(frames[1:], (0.3, 1.0)):
+    for frame, t in zip(frames[1:], (0.3, 1.0), strict=True):
         alpha, sigma = sde.marginal_coefficients(torch.tensor(t, dtype=torch.float64))
         assert frame.mean().item() == pytest.approx(1.5 * alpha.item(), abs=4 * sigma.item() / 200)
         assert frame.std().item() == pytest.approx(sigma.item(), rel=0.02)
