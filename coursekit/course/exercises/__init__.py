@@ -189,8 +189,8 @@ def run_checks(exercise_id: str, fn: Callable, *, salt: int = 0) -> CheckResult:
     """
     exercise = get_exercise(exercise_id)
     if not callable(fn):
-        failed = tuple((c.name, f"expected a function, got {type(fn).__name__}") for c in exercise.checks)
-        return CheckResult(exercise_id, "failed", (), failed, 0, exercise.points)
+        not_callable = tuple((c.name, f"expected a function, got {type(fn).__name__}") for c in exercise.checks)
+        return CheckResult(exercise_id, "failed", (), not_callable, 0, exercise.points)
     passed: list[str] = []
     failed: list[tuple[str, str]] = []
     not_done = False

@@ -58,6 +58,8 @@ register(
     "path_metrics.normalized_path_energy",
     normalized_path_energy,
     CHAPTER,
-    [Check("straight constant-speed paths give 1, in either time direction", _straight_is_one),
-     Check("matches the library on curved paths and uneven steps", _matches_library)],
+    [
+        Check("straight constant-speed paths give 1, in either time direction", _straight_is_one),
+        Check("matches the library on curved paths and uneven steps", _matches_library),
+    ],
 )

@@ -39,8 +39,9 @@ def _tweedie_matches(fn: Callable) -> None:
     g = _gen(64)
     x, s = torch.randn(9, 2, generator=g, dtype=F64), torch.randn(9, 2, generator=g, dtype=F64)
     alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=F64), torch.linspace(0.9, 0.1, 9, dtype=F64)
-    expect_close(fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma), "D with per-sample alpha, sigma",
-                 atol=1e-10)
+    expect_close(
+        fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma), "D with per-sample alpha, sigma", atol=1e-10
+    )
     expect_close(fn(x, s, 0.6, 0.8), denoiser_from_score(x, s, 0.6, 0.8), "D with scalar alpha, sigma", atol=1e-10)
 
 
@@ -51,7 +52,11 @@ def _tweedie_gaussian(fn: Callable) -> None:
     score = -(x - alpha * m) / (alpha**2 + sigma**2)
     expected = m + alpha * (x - alpha * m) / (alpha**2 + sigma**2)
     out = fn(x, score, alpha, sigma)
-    if isinstance(out, torch.Tensor) and out.shape == expected.shape and torch.allclose(out, (x + sigma * score) / alpha):
+    if (
+        isinstance(out, torch.Tensor)
+        and out.shape == expected.shape
+        and torch.allclose(out, (x + sigma * score) / alpha)
+    ):
         raise CheckFailed("Tweedie's formula has sigma^2: D = (x + sigma^2 * score) / alpha")
     expect_close(out, expected, "E[x_data | x_t] for Gaussian data", atol=1e-10)
 
@@ -60,8 +65,10 @@ register(
     "parameterizations.denoiser_from_score",
     denoiser_from_score,
     CHAPTER,
-    [Check("matches (x + sigma^2 score) / alpha", _tweedie_matches),
-     Check("equals E[x_data | x_t] for Gaussian data", _tweedie_gaussian)],
+    [
+        Check("matches (x + sigma^2 score) / alpha", _tweedie_matches),
+        Check("equals E[x_data | x_t] for Gaussian data", _tweedie_gaussian),
+    ],
 )
 
 # --- diffusion.dsm_loss --------------------------------------------------------------------------
@@ -74,8 +81,12 @@ def _loss_noise(fn: Callable) -> None:
     for sde in (VPSDE(), VESDE(0.01, 5.0)):
         out = fn(_model, x, sde, t=t, noise=noise)
         expect_shape(out, (), f"the loss for {type(sde).__name__}")
-        expect_close(out, dsm_loss(_model, x, sde, t=t, noise=noise), f"the noise-prediction loss ({type(sde).__name__})",
-                     atol=1e-9)
+        expect_close(
+            out,
+            dsm_loss(_model, x, sde, t=t, noise=noise),
+            f"the noise-prediction loss ({type(sde).__name__})",
+            atol=1e-9,
+        )
         alpha, sigma = sde.marginal_coefficients(t)
         if torch.isclose(out, ((_model(alpha[:, None] * x + sigma[:, None] * noise, t) - noise) ** 2).mean()):
             raise CheckFailed("sum the squared error over the dimensions, then average over the points")
@@ -96,8 +107,7 @@ def _loss_random(fn: Callable) -> None:
     a, b = fn(_model, x, sde, generator=_gen(63)), fn(_model, x, sde, generator=_gen(63))
     if not torch.equal(a, b):
         raise CheckFailed("draw t and the noise from `generator` (torch.rand(..., generator=generator))")
-    expect_close(a, dsm_loss(_model, x, sde, generator=_gen(63)), "the loss with random t and noise",
-                 atol=1e-9)
+    expect_close(a, dsm_loss(_model, x, sde, generator=_gen(63)), "the loss with random t and noise", atol=1e-9)
 
 
 register(
@@ -115,9 +125,12 @@ register(
 
 
 def _step_matches(fn: Callable) -> None:
-    g = _gen(66)
-    x, z = torch.randn(7, 2, generator=g, dtype=F64), torch.randn(7, 2, generator=g, dtype=F64)
-    for sde, t, dt in ((VPSDE(), torch.tensor(0.6, dtype=F64), 0.01), (VESDE(0.01, 5.0), torch.tensor(0.3, dtype=F64), 0.05)):
+    gen = _gen(66)
+    x, z = torch.randn(7, 2, generator=gen, dtype=F64), torch.randn(7, 2, generator=gen, dtype=F64)
+    for sde, t, dt in (
+        (VPSDE(), torch.tensor(0.6, dtype=F64), 0.01),
+        (VESDE(0.01, 5.0), torch.tensor(0.3, dtype=F64), 0.05),
+    ):
         out = expect_shape(fn(sde, _score, x, t, dt, noise=z), (7, 2), f"the step for {type(sde).__name__}")
         expected = reverse_sde_step(sde, _score, x, t, dt, noise=z)
         drift_term = reverse_sde_drift(sde, _score, x, t) * dt
@@ -125,13 +138,21 @@ def _step_matches(fn: Callable) -> None:
         if torch.allclose(out, x + drift_term + noise_term):  # stepped forward in time
             raise CheckFailed("time runs backward: x_{t - dt} = x - [f - g^2 s] dt + g sqrt(dt) z")
         f, g = sde.drift(x, t), sde.diffusion(t)
-        name_mistake(out, expected, {
-            "the sign of the score term is flipped: the reverse drift is f - g^2 s, so x_{t - dt} = x - [f - g^2 s] dt "
-            "+ g sqrt(dt) z (the score pulls the points towards the data)": x - (f + g**2 * _score(x, t)) * dt + noise_term,
-            "the noise of a step is g sqrt(dt) z, not g dt z": x - drift_term + noise_term * dt**0.5,
-            "the score is multiplied by g^2, not g: x - [f - g^2 s] dt + g sqrt(dt) z":
-                x - (f - g * _score(x, t)) * dt + noise_term,
-        }, atol=1e-10)
+        name_mistake(
+            out,
+            expected,
+            {
+                "the sign of the score term is flipped: the reverse drift is f - g^2 s, so "
+                "x_{t - dt} = x - [f - g^2 s] dt + g sqrt(dt) z (the score pulls the points towards the data)": x
+                - (f + g**2 * _score(x, t)) * dt
+                + noise_term,
+                "the noise of a step is g sqrt(dt) z, not g dt z": x - drift_term + noise_term * dt**0.5,
+                "the score is multiplied by g^2, not g: x - [f - g^2 s] dt + g sqrt(dt) z": x
+                - (f - g * _score(x, t)) * dt
+                + noise_term,
+            },
+            atol=1e-10,
+        )
         expect_close(out, expected, f"the step for {type(sde).__name__} (t = {float(t)}, dt = {dt})", atol=1e-10)
 
 
@@ -141,16 +162,20 @@ def _step_noise_scale(fn: Callable) -> None:
     expected_std = float(sde.diffusion(t)) * 0.2
     std = float(out.std())
     if abs(std / expected_std - 1) > 0.08:
-        raise CheckFailed(f"with zero drift the step's noise should have std g(t) sqrt(dt) = {expected_std:.3f}, "
-                          f"got {std:.3f}; draw z from `generator` when noise is None")
+        raise CheckFailed(
+            f"with zero drift the step's noise should have std g(t) sqrt(dt) = {expected_std:.3f}, "
+            f"got {std:.3f}; draw z from `generator` when noise is None"
+        )
 
 
 register(
     "samplers.reverse_sde_step",
     reverse_sde_step,
     CHAPTER,
-    [Check("matches x - [f - g^2 s] dt + g sqrt(dt) z", _step_matches),
-     Check("draws its own noise with std g sqrt(dt)", _step_noise_scale)],
+    [
+        Check("matches x - [f - g^2 s] dt + g sqrt(dt) z", _step_matches),
+        Check("draws its own noise with std g sqrt(dt)", _step_noise_scale),
+    ],
 )
 
 # --- samplers.family_drift -----------------------------------------------------------------------
@@ -160,24 +185,35 @@ def _family_ends(fn: Callable) -> None:
     x = torch.randn(6, 2, generator=_gen(68), dtype=F64)
     t = torch.linspace(0.1, 0.9, 6, dtype=F64)
     sde = VPSDE()
-    expect_close(fn(sde, _score, x, t, 0.0), probability_flow_drift(sde, _score, x, t),
-                 "lam = 0 (the probability-flow drift)", atol=1e-10)
-    expect_close(fn(sde, _score, x, t, 1.0), reverse_sde_drift(sde, _score, x, t),
-                 "lam = 1 (the reverse-SDE drift)", atol=1e-10)
+    expect_close(
+        fn(sde, _score, x, t, 0.0),
+        probability_flow_drift(sde, _score, x, t),
+        "lam = 0 (the probability-flow drift)",
+        atol=1e-10,
+    )
+    expect_close(
+        fn(sde, _score, x, t, 1.0), reverse_sde_drift(sde, _score, x, t), "lam = 1 (the reverse-SDE drift)", atol=1e-10
+    )
 
 
 def _family_middle(fn: Callable) -> None:
     x = torch.randn(6, 2, generator=_gen(69), dtype=F64)
     for sde, lam in ((VPSDE(), 0.5), (VESDE(0.01, 5.0), 2.0)):
         t = torch.tensor(0.4, dtype=F64)
-        expect_close(fn(sde, _score, x, t, lam), family_drift(sde, _score, x, t, lam),
-                     f"lam = {lam} for {type(sde).__name__}: f - (1 + lam^2)/2 g^2 s", atol=1e-10)
+        expect_close(
+            fn(sde, _score, x, t, lam),
+            family_drift(sde, _score, x, t, lam),
+            f"lam = {lam} for {type(sde).__name__}: f - (1 + lam^2)/2 g^2 s",
+            atol=1e-10,
+        )
 
 
 register(
     "samplers.family_drift",
     family_drift,
     CHAPTER,
-    [Check("lam = 0 and lam = 1 give the probability-flow and reverse-SDE drifts", _family_ends),
-     Check("matches f - (1 + lam^2)/2 g^2 s for other lam", _family_middle)],
+    [
+        Check("lam = 0 and lam = 1 give the probability-flow and reverse-SDE drifts", _family_ends),
+        Check("matches f - (1 + lam^2)/2 g^2 s for other lam", _family_middle),
+    ],
 )

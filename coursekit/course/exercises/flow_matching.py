@@ -33,11 +33,12 @@ def _path_matches(fn: Callable) -> None:
     t = torch.rand(8, generator=_gen(51), dtype=F64)
     out = expect_shape(fn(x_data, x_noise, t), (8, 3), "x_t with per-sample t of shape (N,)")
     if torch.allclose(out, linear_path(x_noise, x_data, t)):
-        raise CheckFailed("you swapped the ends: in this course the data sit at t = 0 and the noise at t = 1, "
-                          "so x_t = (1 - t) * x_data + t * x_noise")
+        raise CheckFailed(
+            "you swapped the ends: in this course the data sit at t = 0 and the noise at t = 1, "
+            "so x_t = (1 - t) * x_data + t * x_noise"
+        )
     expect_close(out, linear_path(x_data, x_noise, t), "x_t with per-sample t of shape (N,)", atol=1e-12)
-    expect_close(fn(x_data, x_noise, 0.3), linear_path(x_data, x_noise, 0.3), "x_t with a scalar t = 0.3",
-                 atol=1e-12)
+    expect_close(fn(x_data, x_noise, 0.3), linear_path(x_data, x_noise, 0.3), "x_t with a scalar t = 0.3", atol=1e-12)
 
 
 def _path_endpoints(fn: Callable) -> None:
@@ -65,12 +66,15 @@ def _ideal_matches(fn: Callable) -> None:
     expected = ideal_velocity(points, x, 0.4)
     out = expect_shape(fn(points, x, 0.4), (9, 2), "the velocity at t = 0.4")
     if torch.allclose(out, -expected):
-        raise CheckFailed("your velocity has the wrong sign: it is E[x_noise - x_data | x_t = x], which points "
-                          "from the data towards the noise")
+        raise CheckFailed(
+            "your velocity has the wrong sign: it is E[x_noise - x_data | x_t = x], which points "
+            "from the data towards the noise"
+        )
     expect_close(out, expected, "the velocity at t = 0.4", atol=1e-9)
     t = torch.linspace(0.1, 1.0, 9, dtype=F64)
-    expect_close(fn(points, x, t), ideal_velocity(points, x, t), "the velocity with per-sample t of shape (N,)",
-                 atol=1e-9)
+    expect_close(
+        fn(points, x, t), ideal_velocity(points, x, t), "the velocity with per-sample t of shape (N,)", atol=1e-9
+    )
 
 
 def _ideal_small_t(fn: Callable) -> None:
@@ -78,8 +82,10 @@ def _ideal_small_t(fn: Callable) -> None:
     x = torch.tensor([[10.0, 1.0], [2.9, 0.1]])
     out = fn(points, x, 0.01)
     if not torch.isfinite(out).all():
-        raise CheckFailed("at t = 0.01 your velocity is NaN or inf: the weights underflow. Compute them with "
-                          "torch.softmax of the log-densities -||x - (1 - t) y_j||^2 / (2 t^2)")
+        raise CheckFailed(
+            "at t = 0.01 your velocity is NaN or inf: the weights underflow. Compute them with "
+            "torch.softmax of the log-densities -||x - (1 - t) y_j||^2 / (2 t^2)"
+        )
     expect_close(out, ideal_velocity(points, x, 0.01), "the velocity at t = 0.01", rtol=1e-4, atol=1e-3)
 
 
@@ -104,12 +110,16 @@ def _loss_matches(fn: Callable) -> None:
     expected = cfm_loss(_field, x_data, x_noise=x_noise, t=t)
     expect_shape(out, (), "the loss")
     if torch.allclose(out, expected / 3):
-        raise CheckFailed("your loss is 1/d times the expected one: sum the squared error over the d coordinates "
-                          "and average over the batch (F.mse_loss averages over the coordinates too)")
+        raise CheckFailed(
+            "your loss is 1/d times the expected one: sum the squared error over the d coordinates "
+            "and average over the batch (F.mse_loss averages over the coordinates too)"
+        )
     wrong_sign = ((_field(linear_path(x_data, x_noise, t), t) - (x_data - x_noise)) ** 2).sum(1).mean()
     if torch.allclose(out, wrong_sign):
-        raise CheckFailed("the target has the wrong sign: with data at t = 0 and noise at t = 1 the path moves "
-                          "with velocity x_noise - x_data")
+        raise CheckFailed(
+            "the target has the wrong sign: with data at t = 0 and noise at t = 1 the path moves "
+            "with velocity x_noise - x_data"
+        )
     expect_close(out, expected, "the I-CFM loss with given x_noise and t", atol=1e-10, rtol=1e-10)
 
 
@@ -118,8 +128,13 @@ def _loss_ot(fn: Callable) -> None:
     t = torch.rand(16, generator=_gen(56), dtype=F64)
     expected = cfm_loss(_field, x_data, x_noise=x_noise, t=t, coupling="ot")
     out = expect_shape(fn(_field, x_data, x_noise=x_noise, t=t, coupling="ot"), (), "the OT-CFM loss")
-    expect_close(out, expected, "the OT-CFM loss (pair x_data with x_noise[ot_coupling(x_data, x_noise)]; t[i] "
-                 "stays with x_data[i])", atol=1e-10, rtol=1e-10)
+    expect_close(
+        out,
+        expected,
+        "the OT-CFM loss (pair x_data with x_noise[ot_coupling(x_data, x_noise)]; t[i] stays with x_data[i])",
+        atol=1e-10,
+        rtol=1e-10,
+    )
 
 
 def _loss_generator(fn: Callable) -> None:
@@ -128,8 +143,10 @@ def _loss_generator(fn: Callable) -> None:
     b = fn(_field, x_data, generator=_gen(1))
     c = fn(_field, x_data, generator=_gen(2))
     if not torch.equal(a, b):
-        raise CheckFailed("two calls with generators seeded alike give different losses: draw x_noise and t "
-                          "with torch.randn(..., generator=generator) and torch.rand(..., generator=generator)")
+        raise CheckFailed(
+            "two calls with generators seeded alike give different losses: draw x_noise and t "
+            "with torch.randn(..., generator=generator) and torch.rand(..., generator=generator)"
+        )
     if torch.equal(a, c):
         raise CheckFailed("the loss does not depend on the generator: draw x_noise and t from it")
 
@@ -167,17 +184,23 @@ def _coupling_optimal(fn: Callable) -> None:
         cost = _total_cost(x_data, x_noise, perm)
         if abs(cost - best) > 1e-9 * max(1.0, best):
             inverse = torch.argsort(perm)
-            hint = (" Your permutation is the inverse one: return perm such that x_noise[perm] is paired with x_data."
-                    if abs(_total_cost(x_data, x_noise, inverse) - best) < 1e-9 * max(1.0, best) else
-                    " Use scipy.optimize.linear_sum_assignment on the matrix of squared distances.")
-            raise CheckFailed(f"for N = {n} the total squared distance of your pairing is {cost:.6g}, the optimum is "
-                              f"{best:.6g}.{hint}")
+            hint = (
+                " Your permutation is the inverse one: return perm such that x_noise[perm] is paired with x_data."
+                if abs(_total_cost(x_data, x_noise, inverse) - best) < 1e-9 * max(1.0, best)
+                else " Use scipy.optimize.linear_sum_assignment on the matrix of squared distances."
+            )
+            raise CheckFailed(
+                f"for N = {n} the total squared distance of your pairing is {cost:.6g}, the optimum is "
+                f"{best:.6g}.{hint}"
+            )
 
 
 register(
     "flow_matching.ot_coupling",
     ot_coupling,
     CHAPTER,
-    [Check("returns a permutation", _coupling_is_permutation),
-     Check("minimises the total squared distance", _coupling_optimal)],
+    [
+        Check("returns a permutation", _coupling_is_permutation),
+        Check("minimises the total squared distance", _coupling_optimal),
+    ],
 )

@@ -105,15 +105,19 @@ register(
     "reverse_time.probability_flow_drift",
     probability_flow_drift,
     CHAPTER,
-    [Check("matches f - g^2/2 score for OU, VP (per-sample t) and VE", _drift_matches(probability_flow_drift)),
-     Check("uses g^2/2, not g^2", _pf_half)],
+    [
+        Check("matches f - g^2/2 score for OU, VP (per-sample t) and VE", _drift_matches(probability_flow_drift)),
+        Check("uses g^2/2, not g^2", _pf_half),
+    ],
 )
 register(
     "reverse_time.reverse_sde_drift",
     reverse_sde_drift,
     CHAPTER,
-    [Check("matches f - g^2 score for OU, VP (per-sample t) and VE", _drift_matches(reverse_sde_drift)),
-     Check("uses g^2, not g^2/2, with the minus sign", _sde_full)],
+    [
+        Check("matches f - g^2 score for OU, VP (per-sample t) and VE", _drift_matches(reverse_sde_drift)),
+        Check("uses g^2, not g^2/2, with the minus sign", _sde_full),
+    ],
 )
 
 # --- point_cloud.point_cloud_score ---------------------------------------------------------------
@@ -122,11 +126,16 @@ register(
 def _cloud_matches(fn: Callable) -> None:
     points = torch.randn(30, 2, generator=_gen(22), dtype=torch.float64)
     x = 2 * torch.randn(9, 2, generator=_gen(23), dtype=torch.float64)
-    expect_close(fn(points, x, 0.8, 0.5), point_cloud_score(points, x, 0.8, 0.5), "the score (alpha 0.8, sigma 0.5)",
-                 atol=1e-9)
+    expect_close(
+        fn(points, x, 0.8, 0.5), point_cloud_score(points, x, 0.8, 0.5), "the score (alpha 0.8, sigma 0.5)", atol=1e-9
+    )
     alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=torch.float64), torch.linspace(1.0, 0.3, 9, dtype=torch.float64)
-    expect_close(fn(points, x, alpha, sigma), point_cloud_score(points, x, alpha, sigma),
-                 "the score with per-sample alpha and sigma, shape (N,)", atol=1e-9)
+    expect_close(
+        fn(points, x, alpha, sigma),
+        point_cloud_score(points, x, alpha, sigma),
+        "the score with per-sample alpha and sigma, shape (N,)",
+        atol=1e-9,
+    )
 
 
 def _cloud_small_sigma(fn: Callable) -> None:

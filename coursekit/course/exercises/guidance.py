@@ -27,10 +27,10 @@ def _gen(seed: int) -> torch.Generator:
 # --- classifier.classifier_log_prob_grad ---------------------------------------------------------
 
 
-def _toy_classifier() -> Callable[[Tensor, Tensor], Tensor]:
+def _toy_classifier() -> Callable[[Tensor, float | Tensor], Tensor]:
     weight = torch.tensor([[1.0, -2.0], [0.5, 1.5], [-1.0, 0.3]], dtype=F64)  # (K, d)
 
-    def classifier(x: Tensor, t: Tensor) -> Tensor:
+    def classifier(x: Tensor, t: float | Tensor) -> Tensor:
         t = torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1)
         return torch.sin(x @ weight.T) * (1 + t) + (x**2).sum(1, keepdim=True) * weight[:, 0]  # (N, K)
 
@@ -47,11 +47,17 @@ def _grad_values(fn: Callable) -> None:
         xi = x.clone().requires_grad_(True)
         (logit_grad,) = torch.autograd.grad(classifier(xi, 0.4).gather(1, y[:, None]).sum(), xi)
     if torch.allclose(out.detach(), logit_grad):
-        raise CheckFailed("you differentiate the raw logit l_y; differentiate log c(y | x) = log_softmax(logits)[y], "
-                          "which subtracts the log-sum-exp of all logits")
+        raise CheckFailed(
+            "you differentiate the raw logit l_y; differentiate log c(y | x) = log_softmax(logits)[y], "
+            "which subtracts the log-sum-exp of all logits"
+        )
     expect_close(out, expected, "the gradient of log_softmax(classifier(x, t))[y]", atol=1e-9)
-    expect_close(fn(classifier, x, 0.4, 2), classifier_log_prob_grad(classifier, x, 0.4, 2),
-                 "the gradient for one label y = 2 given as an int", atol=1e-9)
+    expect_close(
+        fn(classifier, x, 0.4, 2),
+        classifier_log_prob_grad(classifier, x, 0.4, 2),
+        "the gradient for one label y = 2 given as an int",
+        atol=1e-9,
+    )
 
 
 def _grad_no_grad(fn: Callable) -> None:
@@ -59,9 +65,13 @@ def _grad_no_grad(fn: Callable) -> None:
     x = torch.randn(5, 2, generator=_gen(21), dtype=F64)
     with torch.no_grad():
         out = fn(classifier, x, torch.full((5,), 0.7, dtype=F64), 1)
-    expect_close(out, classifier_log_prob_grad(classifier, x, 0.7, 1),
-                 "the gradient computed inside torch.no_grad() (samplers run without gradients: "
-                 "wrap your code in torch.enable_grad())", atol=1e-9)
+    expect_close(
+        out,
+        classifier_log_prob_grad(classifier, x, 0.7, 1),
+        "the gradient computed inside torch.no_grad() (samplers run without gradients: "
+        "wrap your code in torch.enable_grad())",
+        atol=1e-9,
+    )
 
 
 register(
@@ -96,8 +106,13 @@ def _bayes_exact(fn: Callable) -> None:
     component = GaussianMixture.isotropic(mixture.means[2:3], 0.6)
     exact = noised_mixture_score(component, sde)(x, t)
     out = expect_shape(out, (8, 2), "the guided score")
-    expect_close(out, exact, "the guided score with the exact score, the exact posterior and scale 1 (by Bayes' "
-                 "rule it is the score of component 2 alone)", atol=1e-8)
+    expect_close(
+        out,
+        exact,
+        "the guided score with the exact score, the exact posterior and scale 1 (by Bayes' "
+        "rule it is the score of component 2 alone)",
+        atol=1e-8,
+    )
 
 
 def _scale(fn: Callable) -> None:
@@ -109,8 +124,10 @@ def _scale(fn: Callable) -> None:
     out = probe(fn, lambda: _evaluate(fn(score, classifier, labels, 3.0), x, 0.5))
     if isinstance(out, str):
         raise CheckFailed(f"return a function score(x, t), got {out}")
-    expected = classifier_guided_score(score, classifier, labels, 3.0)(x, 0.5)
-    if torch.allclose(out, 3.0 * score(x, 0.5) + classifier_log_prob_grad(classifier, x, 0.5, labels)):
+    out = expect_shape(out, (6, 2), "the guided score")
+    t = torch.tensor(0.5, dtype=F64)  # the time of the call above, for the reference
+    expected = classifier_guided_score(score, classifier, labels, 3.0)(x, t)
+    if torch.allclose(out, 3.0 * score(x, t) + classifier_log_prob_grad(classifier, x, t, labels)):
         raise CheckFailed("the scale multiplies the classifier's gradient, not the score")
     expect_close(out, expected, "the guided score with scale 3 and one label per point", atol=1e-8)
 
@@ -141,10 +158,10 @@ def _cfg_values(fn: Callable) -> None:
 def _cfg_limits(fn: Callable) -> None:
     g = _gen(11)
     cond, uncond = torch.randn(4, 2, generator=g, dtype=F64), torch.randn(4, 2, generator=g, dtype=F64)
-    expect_close(fn(cond, uncond, 0.0), cond, "the result with w = 0 (must be the conditional prediction)",
-                 atol=1e-12)
-    expect_close(fn(cond, uncond, -1.0), uncond, "the result with w = -1 (must be the unconditional prediction)",
-                 atol=1e-12)
+    expect_close(fn(cond, uncond, 0.0), cond, "the result with w = 0 (must be the conditional prediction)", atol=1e-12)
+    expect_close(
+        fn(cond, uncond, -1.0), uncond, "the result with w = -1 (must be the unconditional prediction)", atol=1e-12
+    )
 
 
 register(
@@ -177,8 +194,10 @@ def _drop_rate(fn: Callable) -> None:
     rate = float((out == 7).double().mean())
     se = (p * (1 - p) / n) ** 0.5
     if abs(rate - (1 - p)) < 5 * se:
-        raise CheckFailed(f"you drop {rate:.3f} of the labels with p_uncond = {p}: you keep a label with "
-                          "probability p instead of dropping it")
+        raise CheckFailed(
+            f"you drop {rate:.3f} of the labels with p_uncond = {p}: you keep a label with "
+            "probability p instead of dropping it"
+        )
     if abs(rate - p) > 5 * se:
         raise CheckFailed(f"you drop a fraction {rate:.3f} of the labels, expected p_uncond = {p} (+- {5 * se:.3f})")
 

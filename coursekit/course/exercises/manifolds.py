@@ -60,8 +60,10 @@ register(
     "manifolds.normal_projector",
     normal_projector,
     CHAPTER,
-    [Check("matches J^T (J J^T)^{-1} J", _projector_values), Check("idempotent, kills tangent vectors",
-                                                                    _projector_properties)],
+    [
+        Check("matches J^T (J J^T)^{-1} J", _projector_values),
+        Check("idempotent, kills tangent vectors", _projector_properties),
+    ],
 )
 
 # --- manifolds.lift ------------------------------------------------------------------------------
@@ -73,8 +75,9 @@ def _lift_given_noise(fn: Callable) -> None:
     noise = torch.randn(6, 3, generator=_gen(51), dtype=F64)
     out = expect_shape(fn(sphere, z, 0.1, noise=noise), (6, 3), "the lifted points")
     if torch.allclose(out, z + 0.1 * noise):
-        raise CheckFailed("your noise is not restricted to the normal space: multiply it by P_N(z) "
-                          "(manifold.normal_projector(z))")
+        raise CheckFailed(
+            "your noise is not restricted to the normal space: multiply it by P_N(z) (manifold.normal_projector(z))"
+        )
     if torch.allclose(out, z + 0.01 * torch.einsum("nij,nj->ni", sphere.normal_projector(z), noise)):
         raise CheckFailed("the noise is sigma * P_N eps (standard deviation sigma), not sigma^2 * P_N eps")
     expect_close(out, lift(sphere, z, 0.1, noise=noise), "z + sigma * P_N(z) @ noise", atol=1e-10)
@@ -99,8 +102,10 @@ register(
     "manifolds.lift",
     lift,
     CHAPTER,
-    [Check("z + sigma P_N(z) eps for given eps", _lift_given_noise),
-     Check("normal noise of standard deviation sigma", _lift_statistics)],
+    [
+        Check("z + sigma P_N(z) eps for given eps", _lift_given_noise),
+        Check("normal noise of standard deviation sigma", _lift_statistics),
+    ],
 )
 
 # --- manifolds.project_to_sphere -----------------------------------------------------------------
@@ -114,20 +119,26 @@ def _sphere_values(fn: Callable) -> None:
     if torch.allclose((out - center), (x - center) * 1.5, atol=1e-8):
         raise CheckFailed("normalise x - c to unit length before scaling by the radius")
     if torch.allclose(out.norm(dim=1), torch.full((10,), 1.5, dtype=F64)) or torch.allclose(
-            out, 1.5 * x / x.norm(dim=1, keepdim=True)):
+        out, 1.5 * x / x.norm(dim=1, keepdim=True)
+    ):
         raise CheckFailed("you projected onto the sphere around the origin: subtract the center first and add it back")
     if (radii - 1.5).abs().max() > 1e-8:
-        raise CheckFailed(f"the projected points are at distances {radii.min():.4f}..{radii.max():.4f} from the "
-                          "center, not on the sphere of radius 1.5")
+        raise CheckFailed(
+            f"the projected points are at distances {radii.min():.4f}..{radii.max():.4f} from the "
+            "center, not on the sphere of radius 1.5"
+        )
     expect_close(out, project_to_sphere(x, center, 1.5), "c + r (x - c) / ||x - c||", atol=1e-10)
 
 
 def _sphere_nearest(fn: Callable) -> None:
     center = torch.zeros(2, dtype=F64)
     x = torch.tensor([[3.0, 4.0], [0.0, -0.5]], dtype=F64)
-    expect_close(fn(x, center, 1.0), torch.tensor([[0.6, 0.8], [0.0, -1.0]], dtype=F64),
-                 "the projections of (3, 4) and (0, -0.5) onto the unit circle (points inside move outwards)",
-                 atol=1e-10)
+    expect_close(
+        fn(x, center, 1.0),
+        torch.tensor([[0.6, 0.8], [0.0, -1.0]], dtype=F64),
+        "the projections of (3, 4) and (0, -0.5) onto the unit circle (points inside move outwards)",
+        atol=1e-10,
+    )
 
 
 register(

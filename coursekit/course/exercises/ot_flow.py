@@ -52,24 +52,39 @@ def _grad_case(fn: Callable, d: int, layers: int, seed: int, what: str) -> None:
     x, t = _points(d, seed + 1)
     out = fn(phi, x, t)
     if isinstance(out, Tensor) and tuple(out.shape) == (5, d):
-        raise CheckFailed("return the gradient in s = (x, t), shape (N, d + 1): the last column, dPhi/dt, is needed "
-                          "for the HJB residual")
+        raise CheckFailed(
+            "return the gradient in s = (x, t), shape (N, d + 1): the last column, dPhi/dt, is needed "
+            "for the HJB residual"
+        )
     expect_close(expect_shape(out, (5, d + 1), what), _autograd_grad(phi, x, t), what, atol=1e-9)
 
 
 def _grad_one_layer(fn: Callable) -> None:
     phi = _potential(3, 1, 20, resnet=False)
     x, t = _points(3, 21)
-    expect_close(expect_shape(fn(phi, x, t), (5, 4), "the gradient"), _autograd_grad(phi, x, t),
-                 "the gradient of the quadratic part 1/2 s^T A^T A s + b^T s + c alone (w = 0)", atol=1e-9)
+    expect_close(
+        expect_shape(fn(phi, x, t), (5, 4), "the gradient"),
+        _autograd_grad(phi, x, t),
+        "the gradient of the quadratic part 1/2 s^T A^T A s + b^T s + c alone (w = 0)",
+        atol=1e-9,
+    )
     _grad_case(fn, 3, 1, 22, "the gradient of a one-layer potential (opening layer + quadratic)")
 
 
-register("ot_flow.potential_gradient", ot_flow.potential_gradient, CHAPTER, [
-    Check("one layer and the quadratic", _grad_one_layer),
-    Check("ResNet with 2 and 3 layers", lambda fn: (_grad_case(fn, 4, 2, 23, "the gradient with 2 layers"),
-                                                   _grad_case(fn, 2, 3, 24, "the gradient with 3 layers"))),
-])
+def _grad_resnet(fn: Callable) -> None:
+    _grad_case(fn, 4, 2, 23, "the gradient with 2 layers")
+    _grad_case(fn, 2, 3, 24, "the gradient with 3 layers")
+
+
+register(
+    "ot_flow.potential_gradient",
+    ot_flow.potential_gradient,
+    CHAPTER,
+    [
+        Check("one layer and the quadratic", _grad_one_layer),
+        Check("ResNet with 2 and 3 layers", _grad_resnet),
+    ],
+)
 
 # --- ot_flow.potential_laplacian ---------------------------------------------------------------
 
@@ -78,7 +93,10 @@ def _autograd_laplacian(phi: ot_flow.Potential, x: Tensor, t: Tensor) -> Tensor:
     with torch.enable_grad():
         y = x.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(phi(y, t).sum(), y, create_graph=True)
-        return sum(torch.autograd.grad(g[:, i].sum(), y, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+        lap = torch.zeros_like(t)  # 0 + a + b + ...: the same sum as the builtin sum(), typed as a Tensor
+        for i in range(x.shape[1]):
+            lap = lap + torch.autograd.grad(g[:, i].sum(), y, retain_graph=True)[0][:, i]
+        return lap
 
 
 def _lap_case(fn: Callable, d: int, layers: int, seed: int, what: str, resnet: bool = True) -> None:
@@ -90,18 +108,31 @@ def _lap_case(fn: Callable, d: int, layers: int, seed: int, what: str, resnet: b
     if torch.allclose(out, expected - quad, atol=1e-8):
         raise CheckFailed("you left out the trace of the quadratic term: add tr(E^T A^T A E) = (A[:, :d] ** 2).sum()")
     if torch.allclose(out, expected - quad + (phi.A**2).sum(), atol=1e-8):
-        raise CheckFailed("the trace of the quadratic term runs over the d space coordinates only, not over time: "
-                          "(A[:, :d] ** 2).sum(), not (A ** 2).sum()")
+        raise CheckFailed(
+            "the trace of the quadratic term runs over the d space coordinates only, not over time: "
+            "(A[:, :d] ** 2).sum(), not (A ** 2).sum()"
+        )
     expect_close(out, expected, what, atol=1e-8)
 
 
-register("ot_flow.potential_laplacian", ot_flow.potential_laplacian, CHAPTER, [
-    Check("the quadratic term alone", lambda fn: _lap_case(fn, 3, 1, 30, "the Laplacian of the quadratic (w = 0)",
-                                                           resnet=False)),
-    Check("one layer", lambda fn: _lap_case(fn, 3, 1, 31, "the Laplacian of a one-layer potential")),
-    Check("ResNet with 2 and 3 layers", lambda fn: (_lap_case(fn, 4, 2, 32, "the Laplacian with 2 layers"),
-                                                   _lap_case(fn, 5, 3, 33, "the Laplacian with 3 layers"))),
-])
+def _lap_resnet(fn: Callable) -> None:
+    _lap_case(fn, 4, 2, 32, "the Laplacian with 2 layers")
+    _lap_case(fn, 5, 3, 33, "the Laplacian with 3 layers")
+
+
+register(
+    "ot_flow.potential_laplacian",
+    ot_flow.potential_laplacian,
+    CHAPTER,
+    [
+        Check(
+            "the quadratic term alone",
+            lambda fn: _lap_case(fn, 3, 1, 30, "the Laplacian of the quadratic (w = 0)", resnet=False),
+        ),
+        Check("one layer", lambda fn: _lap_case(fn, 3, 1, 31, "the Laplacian of a one-layer potential")),
+        Check("ResNet with 2 and 3 layers", _lap_resnet),
+    ],
+)
 
 # --- ot_flow.augmented_velocity ----------------------------------------------------------------
 
@@ -123,8 +154,9 @@ def _aug_matches(fn: Callable) -> None:
     expect_close(out[:, d + 1], expected[:, d + 1], "d/dt L = 1/2 ||grad_x Phi||^2 (column d + 1)", atol=1e-10)
     if (out[:, d + 2] < 0).any():
         raise CheckFailed("the HJB rate must be the absolute value |dPhi/dt - 1/2 ||grad_x Phi||^2|")
-    expect_close(out[:, d + 2], expected[:, d + 2], "d/dt R = |dPhi/dt - 1/2 ||grad_x Phi||^2| (last column)",
-                 atol=1e-10)
+    expect_close(
+        out[:, d + 2], expected[:, d + 2], "d/dt R = |dPhi/dt - 1/2 ||grad_x Phi||^2| (last column)", atol=1e-10
+    )
 
 
 def _aug_ignores_accumulators(fn: Callable) -> None:
@@ -132,14 +164,23 @@ def _aug_ignores_accumulators(fn: Callable) -> None:
     state = torch.randn(4, 5, generator=_gen(43), dtype=F64)
     moved = state.clone()
     moved[:, 2:] += 5.0
-    expect_close(fn(phi, moved, 0.6), fn(phi, state, 0.6), "the dynamics, which depend only on x = state[:, :d] "
-                 "and t, not on the accumulated l, L, R", atol=1e-12)
+    expect_close(
+        fn(phi, moved, 0.6),
+        fn(phi, state, 0.6),
+        "the dynamics, which depend only on x = state[:, :d] and t, not on the accumulated l, L, R",
+        atol=1e-12,
+    )
 
 
-register("ot_flow.augmented_velocity", ot_flow.augmented_velocity, CHAPTER, [
-    Check("matches [-grad Phi, -Lap Phi, |grad Phi|^2 / 2, HJB residual]", _aug_matches),
-    Check("depends only on x and t", _aug_ignores_accumulators),
-])
+register(
+    "ot_flow.augmented_velocity",
+    ot_flow.augmented_velocity,
+    CHAPTER,
+    [
+        Check("matches [-grad Phi, -Lap Phi, |grad Phi|^2 / 2, HJB residual]", _aug_matches),
+        Check("depends only on x and t", _aug_ignores_accumulators),
+    ],
+)
 
 # --- gaussian_ot.ot_map_matrix ---------------------------------------------------------------
 
@@ -154,21 +195,32 @@ def _map_pushes_forward(fn: Callable) -> None:
     a = expect_shape(fn(cov0, cov1), (3, 3), "A for d = 3")
     if not torch.allclose(a @ cov0 @ a.T, cov1, atol=1e-8):
         raise CheckFailed("A Sigma_0 A^T should equal Sigma_1 (the map must push N(m0, Sigma_0) to N(m1, Sigma_1))")
-    expect_close(torch.as_tensor(fn(torch.tensor([[4.0]], dtype=F64), torch.tensor([[9.0]], dtype=F64))),
-                 torch.tensor([[1.5]], dtype=F64), "A in 1D (sigma_1 / sigma_0)", atol=1e-10)
+    expect_close(
+        torch.as_tensor(fn(torch.tensor([[4.0]], dtype=F64), torch.tensor([[9.0]], dtype=F64))),
+        torch.tensor([[1.5]], dtype=F64),
+        "A in 1D (sigma_1 / sigma_0)",
+        atol=1e-10,
+    )
 
 
 def _map_symmetric(fn: Callable) -> None:
     cov0, cov1 = _spd(3, 52), _spd(3, 53)
     a = fn(cov0, cov1)
     if not torch.allclose(a, a.T, atol=1e-8):
-        raise CheckFailed("your A pushes Sigma_0 to Sigma_1 but is not symmetric, so it is not the gradient of a convex "
-                          "function and not optimal (e.g. Sigma_1^{1/2} Sigma_0^{-1/2} or a Cholesky map): use "
-                          "A = S0^{-1/2} (S0^{1/2} S1 S0^{1/2})^{1/2} S0^{-1/2} with symmetric square roots")
+        raise CheckFailed(
+            "your A pushes Sigma_0 to Sigma_1 but is not symmetric, so it is not the gradient of a convex "
+            "function and not optimal (e.g. Sigma_1^{1/2} Sigma_0^{-1/2} or a Cholesky map): use "
+            "A = S0^{-1/2} (S0^{1/2} S1 S0^{1/2})^{1/2} S0^{-1/2} with symmetric square roots"
+        )
     expect_close(a, gaussian_ot.ot_map_matrix(cov0, cov1), "the optimal A", atol=1e-8)
 
 
-register("gaussian_ot.ot_map_matrix", gaussian_ot.ot_map_matrix, CHAPTER, [
-    Check("pushes Sigma_0 to Sigma_1", _map_pushes_forward),
-    Check("is the symmetric (optimal) map", _map_symmetric),
-])
+register(
+    "gaussian_ot.ot_map_matrix",
+    gaussian_ot.ot_map_matrix,
+    CHAPTER,
+    [
+        Check("pushes Sigma_0 to Sigma_1", _map_pushes_forward),
+        Check("is the symmetric (optimal) map", _map_symmetric),
+    ],
+)

@@ -14,7 +14,7 @@ import torch
 from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, name_mistake, register
 from coursekit.sde.brownian import brownian_increments, sample_brownian_motion
 from coursekit.sde.langevin import langevin_dynamics
-from coursekit.sde.processes import VPSDE, GeometricBrownianMotion, OrnsteinUhlenbeck
+from coursekit.sde.processes import SDE, VPSDE, GeometricBrownianMotion, OrnsteinUhlenbeck
 from coursekit.sde.schedules import linear_alpha_sigma
 from coursekit.sde.solvers import euler_maruyama
 
@@ -92,8 +92,15 @@ def _em_shape(fn: Callable) -> None:
         raise CheckFailed("the trajectory should start with the initial points: trajectory[0] == x")
 
 
-def _em_variant(sde: object, x: torch.Tensor, t_grid: torch.Tensor, dW: torch.Tensor, *, at_end: bool = False,
-                scale_dw: bool = False) -> torch.Tensor:
+def _em_variant(
+    sde: SDE,
+    x: torch.Tensor,
+    t_grid: torch.Tensor,
+    dW: torch.Tensor,
+    *,
+    at_end: bool = False,
+    scale_dw: bool = False,
+) -> torch.Tensor:
     """A mistaken Euler-Maruyama: f and g taken at the end of each step, or dW scaled by sqrt(dt) again."""
     out = [x]
     for k in range(len(t_grid) - 1):
@@ -104,7 +111,7 @@ def _em_variant(sde: object, x: torch.Tensor, t_grid: torch.Tensor, dW: torch.Te
     return torch.stack(out)
 
 
-def _em_given_path(sde: object, forward: bool = True) -> Callable[[Callable], None]:
+def _em_given_path(sde: SDE, forward: bool = True) -> Callable[[Callable], None]:
     def run(fn: Callable) -> None:
         x = torch.rand(5, 2, generator=_gen(6), dtype=torch.float64) + 0.5
         t_grid = torch.tensor([0.0, 0.1, 0.15, 0.4, 0.7, 1.0], dtype=torch.float64)
@@ -113,12 +120,17 @@ def _em_given_path(sde: object, forward: bool = True) -> Callable[[Callable], No
         dW = brownian_increments(t_grid, 5, 2, generator=_gen(7))
         expected = euler_maruyama(sde, x, t_grid, dW=dW)
         out = fn(sde, x, t_grid, dW=dW)
-        name_mistake(out, expected, {
-            "the drift and the diffusion are taken at the start of each step, f(x_k, t_k) and g(x_k, t_k); you "
-            "evaluate them at the end of the step, t_{k+1}": _em_variant(sde, x, t_grid, dW, at_end=True),
-            "dW already has variance |t[k+1] - t[k]|: add g(x_k, t_k) * dW[k], do not multiply it by sqrt(dt) "
-            "again": _em_variant(sde, x, t_grid, dW, scale_dw=True),
-        }, atol=1e-9)
+        name_mistake(
+            out,
+            expected,
+            {
+                "the drift and the diffusion are taken at the start of each step, f(x_k, t_k) and g(x_k, t_k); you "
+                "evaluate them at the end of the step, t_{k+1}": _em_variant(sde, x, t_grid, dW, at_end=True),
+                "dW already has variance |t[k+1] - t[k]|: add g(x_k, t_k) * dW[k], do not multiply it by sqrt(dt) "
+                "again": _em_variant(sde, x, t_grid, dW, scale_dw=True),
+            },
+            atol=1e-9,
+        )
         expect_close(out, expected, "the trajectory", atol=1e-9, rtol=1e-9)
 
     return run
@@ -157,15 +169,25 @@ def _schedule_values(fn: Callable) -> None:
         alpha, sigma = fn(t, beta_min, beta_max)
         ref_alpha, ref_sigma = linear_alpha_sigma(t, beta_min, beta_max)
         integral = beta_min * t + 0.5 * (beta_max - beta_min) * t**2  # int_0^t beta(s) ds
-        name_mistake(alpha, ref_alpha, {
-            "alpha_t = exp(-1/2 int_0^t beta(s) ds): the factor 1/2 is missing": torch.exp(-integral),
-            "int_0^t beta(s) ds = beta_min t + (beta_max - beta_min) t^2 / 2: the t^2 term has a factor 1/2":
-                torch.exp(-0.5 * (beta_min * t + (beta_max - beta_min) * t**2)),
-        }, atol=1e-7)
-        name_mistake(sigma, ref_sigma, {
-            "sigma_t = sqrt(1 - alpha_t^2) (variance preserving), not 1 - alpha_t": 1 - ref_alpha,
-            "sigma_t = sqrt(1 - alpha_t^2), not sqrt(1 - alpha_t)": (1 - ref_alpha).sqrt(),
-        }, atol=1e-7)
+        name_mistake(
+            alpha,
+            ref_alpha,
+            {
+                "alpha_t = exp(-1/2 int_0^t beta(s) ds): the factor 1/2 is missing": torch.exp(-integral),
+                "int_0^t beta(s) ds = beta_min t + (beta_max - beta_min) t^2 / 2: "
+                "the t^2 term has a factor 1/2": torch.exp(-0.5 * (beta_min * t + (beta_max - beta_min) * t**2)),
+            },
+            atol=1e-7,
+        )
+        name_mistake(
+            sigma,
+            ref_sigma,
+            {
+                "sigma_t = sqrt(1 - alpha_t^2) (variance preserving), not 1 - alpha_t": 1 - ref_alpha,
+                "sigma_t = sqrt(1 - alpha_t^2), not sqrt(1 - alpha_t)": (1 - ref_alpha).sqrt(),
+            },
+            atol=1e-7,
+        )
         expect_close(alpha, ref_alpha, f"alpha_t (beta_min={beta_min}, beta_max={beta_max})", atol=1e-7)
         expect_close(sigma, ref_sigma, f"sigma_t (beta_min={beta_min}, beta_max={beta_max})", atol=1e-7)
 
@@ -203,8 +225,9 @@ def _langevin_shape(fn: Callable) -> None:
         raise CheckFailed("the chain should start with the initial points: chain[0] == x")
 
 
-def _langevin_variant(score: Callable, x: torch.Tensor, noise: torch.Tensor, noise_factor: float,
-                      drift: float = 1.0, step: float = 0.05) -> torch.Tensor:
+def _langevin_variant(
+    score: Callable, x: torch.Tensor, noise: torch.Tensor, noise_factor: float, drift: float = 1.0, step: float = 0.05
+) -> torch.Tensor:
     """A mistaken chain x_{k+1} = x_k + drift * step * score(x_k) + sqrt(noise_factor * step) z_k."""
     chain = [x]
     for z in noise:
@@ -222,11 +245,20 @@ def _langevin_given_noise(fn: Callable) -> None:
 
     expected = langevin_dynamics(score, x, 0.05, 6, noise=noise)
     out = fn(score, x, 0.05, 6, noise=noise)
-    name_mistake(out, expected, {
-        "the noise term is sqrt(2 * step_size) * z_k, not sqrt(step_size) * z_k": _langevin_variant(score, x, noise, 1.0),
-        "with the noise sqrt(2 * step_size) * z_k the score term is step_size * score(x_k); you halved "
-        "it (the other convention halves the step in both terms)": _langevin_variant(score, x, noise, 2.0, drift=0.5),
-    }, atol=1e-9)
+    name_mistake(
+        out,
+        expected,
+        {
+            "the noise term is sqrt(2 * step_size) * z_k, not sqrt(step_size) * z_k": _langevin_variant(
+                score, x, noise, 1.0
+            ),
+            "with the noise sqrt(2 * step_size) * z_k the score term is step_size * score(x_k); you halved "
+            "it (the other convention halves the step in both terms)": _langevin_variant(
+                score, x, noise, 2.0, drift=0.5
+            ),
+        },
+        atol=1e-9,
+    )
     expect_close(out, expected, "the chain (given the noise z_k)", atol=1e-9, rtol=1e-9)
 
 

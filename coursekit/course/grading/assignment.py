@@ -37,7 +37,7 @@ def infer_chapter(submissions: list[Submission]) -> str | None:
         return ranked[0][0]
     tied = [c for c, n in ranked if n == ranked[0][1]] if ranked else _chapters()
     best = max(tied, key=lambda c: (names[c], -tied.index(c)), default=None)
-    return best if ranked or names[best] else None
+    return best if best is not None and (ranked or names[best]) else None
 
 
 def default_solutions() -> Path | None:

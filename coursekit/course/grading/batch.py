@@ -22,6 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from coursekit.course.exercises import list_exercises
 from coursekit.course.grading import sandbox
@@ -124,7 +126,7 @@ def grade(
     out: str | Path,
     *,
     jobs: int = 2,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     hidden_tests: str | Path | None = None,
     chapter: str | None = None,
     solutions: str | Path | None = None,
@@ -141,7 +143,7 @@ def grade(
         paths: Notebooks, or folders searched recursively for ``*.ipynb``.
         out: Output folder: ``grades.csv``, ``grades.json``, ``feedback/``, ``.cache/``.
         jobs: Submissions graded at the same time (one child process each).
-        limits: Time, memory and disk limits per child run, and the isolation.
+        limits: Time, memory and disk limits per child run, and the isolation (default ``Limits()``).
         hidden_tests: The instructor's hidden-test folder (see :mod:`coursekit.course.grading.hidden`).
         chapter: The assignment's chapter (others get ``"wrong chapter"``); ``None`` infers it
             (see :mod:`~coursekit.course.grading.assignment`); ``"each"`` grades each notebook
@@ -160,6 +162,8 @@ def grade(
         known = sorted({c for c in map(_chapter_of, list_exercises())})
         raise ValueError(f"no exercises in chapter {chapter!r}; chapters with exercises: {', '.join(known)}")
     files, hidden = find_hidden_tests(hidden_tests)
+    if limits is None:
+        limits = Limits()
     limits = dataclasses.replace(limits, isolation=sandbox.isolation(limits.isolation))
     setup = {
         "hidden": hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest(),
@@ -188,8 +192,8 @@ def grade(
         version = grader_version(submission.chapter)
         graded_as = [submission.status, submission.chapter]
         key = {**setup, "as": graded_as, "grader": version, "sha256": submission.sha256}
-        key = hashlib.sha256(json.dumps(key).encode())
-        cached = out / ".cache" / f"{key.hexdigest()[:32]}.json"
+        digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+        cached = out / ".cache" / f"{digest[:32]}.json"
         if cached.exists() and submission.sha256:
             try:
                 record = json.loads(cached.read_text(encoding="utf-8"))
@@ -208,9 +212,11 @@ def grade(
             record = score(submission, reports, hidden, student=student)
         except Exception as error:  # noqa: BLE001  (a grader bug on one file: that row says so)
             record = score(_broken(submission, error), {}, hidden, student=student)
-        record["flags"] += review_flags(submission, references.get(submission.chapter))
+        solution = references.get(submission.chapter) if submission.chapter is not None else None
+        record["flags"] += review_flags(submission, solution)
         if submission.status == "wrong chapter":
-            record.update(max=possible_of.get(assignment), flags=["wrong chapter", *record["flags"]])
+            possible = possible_of.get(assignment) if assignment is not None else None
+            record.update(max=possible, flags=["wrong chapter", *record["flags"]])
         record["seconds"] = round(time.perf_counter() - began, 2)
         record["grader_version"] = version
         record["isolation"] = limits.isolation if submission.status == "ok" else None
@@ -259,7 +265,7 @@ class _Stopper:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.armed = True
-        self.saved: dict[int, object] = {}
+        self.saved: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> _Stopper:
         sandbox.stopping(reset=True)

@@ -43,6 +43,7 @@ from coursekit.course.grading.verdict import load_hidden, record
 
 __all__ = ["main"]
 
+
 def _describe(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

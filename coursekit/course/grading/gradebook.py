@@ -84,17 +84,23 @@ def _score_exercise(exercise_id: str, report: dict, hidden: list[HiddenTest], no
     ]
     hidden_passed = set(report.get("hidden_passed", [])) if status not in ZERO else set()
     hidden_rows = [
-        {"name": t.name, "points": t.points if t.name in hidden_passed else 0, "max_points": t.points,
-         "passed": t.name in hidden_passed}
+        {
+            "name": t.name,
+            "points": t.points if t.name in hidden_passed else 0,
+            "max_points": t.points,
+            "passed": t.name in hidden_passed,
+        }
         for t in tests_for(exercise_id, hidden)
     ]
+    points = sum(c.points for name, c in checks_by_name.items() if name in passed)
+    points += sum(t.points for t in tests_for(exercise_id, hidden) if t.name in hidden_passed)
     flags = ["calls the library's reference"] if report.get("calls_reference") else []
     printed = int(report.get("printed", 0) or 0)
     extra = list(notes) + [str(n)[:500] for n in report.get("notes", []) if isinstance(n, str)][:5]
     extra += [f"printed {printed:,} characters (not shown)"] if printed > 100_000 else []
     return {
         "status": status,
-        "points": sum(c["points"] for c in checks) + sum(h["points"] for h in hidden_rows),
+        "points": points,
         "max_points": exercise_max(exercise_id, hidden),
         "message": str(report.get("message", "")),
         "checks": checks,
@@ -250,8 +256,17 @@ def write_gradebook(
     for r in rows:
         points = [r["exercises"][c]["points"] if c in r["exercises"] else "" for c in columns]
         writer.writerow(
-            [r["student"], r["file"], *points, r["total"], r["max"], r["percent"], r["status"], "; ".join(r["flags"]),
-             r["message"]]
+            [
+                r["student"],
+                r["file"],
+                *points,
+                r["total"],
+                r["max"],
+                r["percent"],
+                r["status"],
+                "; ".join(r["flags"]),
+                r["message"],
+            ]
         )
     document = {"columns": columns, "points_possible": possible, "submissions": rows}
     names = feedback_names([r["student"] for r in rows])

@@ -37,7 +37,16 @@ _FORBIDDEN_EVENTS = {
     "ctypes.dlopen": "loading a C library",
     "ctypes.dlsym": "loading a C library",
 }
-_PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink", "os.link")
+_PATH_EVENTS: tuple[str, ...] = (
+    "os.remove",
+    "os.rename",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.symlink",
+    "os.link",
+)
 _PATH_EVENTS += ("os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "os.chdir")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 

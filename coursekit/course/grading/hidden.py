@@ -11,10 +11,10 @@ named after an exercise id with its dots replaced by underscores::
 Each test receives the student's function and fails by raising (``assert`` is fine); it is worth
 1 point, or ``POINTS[name]`` when the file defines a literal dict ``POINTS = {"test_...": 2}``.
 The tests run like the checks of :mod:`coursekit.course.exercises`: in the grading child with a
-recorder in place of the student's function, then in the grader, which replays the recorded
-outputs and takes the verdict (:mod:`~coursekit.course.grading.verdict`); ``torch``'s global RNG
-is forked and seeded per test, so a test's inputs must come from seeds. The feedback names a failed hidden test but never shows its code
-or message. Chapter: every (instructors' grading).
+recorder in place of the student's function, then in the grader, which replays the recorded outputs
+and takes the verdict (:mod:`~coursekit.course.grading.verdict`); ``torch``'s global RNG is forked
+and seeded per test, so a test's inputs must come from seeds. The feedback names a failed hidden
+test but never shows its code or message. Chapter: every (instructors' grading).
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@ r"""Run a submission's exercises in child processes with a time and a memory lim
 One child (:mod:`coursekit.course.grading.child`) runs the exercises of a submission in order and
 reports, as each finishes, what the student's function returned on the checks' inputs; the seeds of
 those inputs are offset by a secret sent only once the exercise's code is defined, and the verdict
-is taken here, by replaying the checks on the outputs (:mod:`~coursekit.course.grading.verdict`). When the child runs out of time, dies (``exit``,
-``os._exit``, a signal, the memory limit) or stops after tampering, the exercise it was on gets
-that status and the remaining exercises run in a fresh child: only the affected exercises lose
-points. The time limit starts when the child is ready (after importing ``torch``), so a loaded
-machine does not eat a student's time. The child runs under bubblewrap or under its guard alone
-(:mod:`~coursekit.course.grading.sandbox`); its working folder is capped in total (``disk_mb``),
-and :func:`~coursekit.course.grading.sandbox.stop_all` (Ctrl-C, SIGTERM) kills it at once and
-makes :func:`run_exercises` raise :class:`~coursekit.course.grading.sandbox.Interrupted`.
-Chapter: every (instructors' grading).
+is taken here, by replaying the checks on the outputs (:mod:`~coursekit.course.grading.verdict`).
+When the child runs out of time, dies (``exit``, ``os._exit``, a signal, the memory limit) or stops
+after tampering, the exercise it was on gets that status and the remaining exercises run in a fresh
+child: only the affected exercises lose points. The time limit starts when the child is ready (after
+importing ``torch``), so a loaded machine does not eat a student's time. The child runs under
+bubblewrap or under its guard alone (:mod:`~coursekit.course.grading.sandbox`); its working folder
+is capped in total (``disk_mb``), and :func:`~coursekit.course.grading.sandbox.stop_all` (Ctrl-C,
+SIGTERM) kills it at once and makes :func:`run_exercises` raise
+:class:`~coursekit.course.grading.sandbox.Interrupted`. Chapter: every (instructors' grading).
 """
 
 from __future__ import annotations
@@ -149,9 +149,11 @@ def _run_child(
         sandbox.register(process.pid)
         os.close(write_end)
         write_end = -1
+        stdin = process.stdin
+        assert stdin is not None  # Popen(stdin=subprocess.PIPE) always makes the pipe
         try:
-            process.stdin.write(json.dumps(request).encode() + b"\n")
-            process.stdin.flush()
+            stdin.write(json.dumps(request).encode() + b"\n")
+            stdin.flush()
         except BrokenPipeError:
             pass
         salts: dict[str, int] = {}
@@ -197,11 +199,13 @@ def _run_child(
                     deadline = time.monotonic() + limits.timeout_s
                 elif message.get("event") == "start" and message.get("id") in expected:
                     current = message["id"]
+                elif current is None:
+                    continue  # "defined" and "result" only name the exercise in progress
                 elif message.get("event") == "defined" and message.get("id") == current and current not in salts:
                     salts[current] = secrets.randbits(62) if limits.secret_inputs else 0
                     try:
-                        process.stdin.write(json.dumps({"salt": salts[current]}).encode() + b"\n")
-                        process.stdin.flush()
+                        stdin.write(json.dumps({"salt": salts[current]}).encode() + b"\n")
+                        stdin.flush()
                     except (BrokenPipeError, OSError):
                         pass
                 elif message.get("event") == "result" and message.get("id") == current:

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 
 __all__ = ["ISOLATIONS", "Interrupted", "INSIDE_WORKDIR", "isolation", "register", "stop_all", "stopping", "wrap"]
 
@@ -70,7 +71,7 @@ def isolation(requested: str = "auto") -> str:
     return "guard"
 
 
-def wrap(command: list[str], disk_bytes: int, keep: list[str] = ()) -> list[str]:
+def wrap(command: list[str], disk_bytes: int, keep: Sequence[str] = ()) -> list[str]:
     """``command`` run under ``bwrap`` with a private tmpfs of ``disk_bytes`` bytes on ``/tmp``.
 
     Args:

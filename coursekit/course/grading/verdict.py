@@ -48,8 +48,10 @@ def _encode(value: object, budget: list[int]) -> object:
     if isinstance(value, tuple) and hasattr(type(value), "_fields"):
         return {"~": "nt", "c": _name(type(value)), "v": [_encode(v, budget) for v in value]}
     if isinstance(value, (tuple, list)):
-        return {"~": type(value).__name__ if type(value) in (tuple, list) else "tuple",
-                "v": [_encode(v, budget) for v in value]}
+        return {
+            "~": type(value).__name__ if type(value) in (tuple, list) else "tuple",
+            "v": [_encode(v, budget) for v in value],
+        }
     if isinstance(value, dict) and all(isinstance(k, (str, int)) for k in value):
         return {"~": "d", "v": [[k, _encode(v, budget)] for k, v in value.items()]}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -79,20 +81,19 @@ def _decode(node: object) -> object:
     if not isinstance(node, dict):
         return node
     kind, value = node.get("~"), node.get("v")
-    if kind == "t":
-        tensor = value
-        if node.get("g") and (tensor.is_floating_point() or tensor.is_complex()):
-            tensor.requires_grad_(True)
-        return tensor
-    if kind in ("tuple", "list", "nt"):
+    if kind == "t" and isinstance(value, torch.Tensor):
+        if node.get("g") and (value.is_floating_point() or value.is_complex()):
+            value.requires_grad_(True)
+        return value
+    if kind in ("tuple", "list", "nt") and isinstance(value, list):
         items = [_decode(v) for v in value]
         cls = _library_class(node.get("c")) if kind == "nt" else None
         if cls is not None and issubclass(cls, tuple) and hasattr(cls, "_fields"):
-            return cls(*items)
+            return cls(*items)  # type: ignore[arg-type]  # a namedtuple class takes its fields, not one iterable
         return items if kind == "list" else tuple(items)
-    if kind == "d":
+    if kind == "d" and isinstance(value, list) and all(isinstance(kv, list) and len(kv) == 2 for kv in value):
         return {k: _decode(v) for k, v in value}
-    if kind == "dc":
+    if kind == "dc" and isinstance(value, dict):
         fields = {k: _decode(v) for k, v in value.items()}
         cls = _library_class(node.get("c"))
         if cls is not None and dataclasses.is_dataclass(cls):
@@ -101,7 +102,7 @@ def _decode(node: object) -> object:
             except TypeError:
                 pass
         return types.SimpleNamespace(**fields)
-    raise ValueError(f"unknown output kind {kind!r}")
+    raise ValueError(f"unknown output kind {kind!r}, or one holding a {type(value).__name__} it cannot hold")
 
 
 def _describe(error: BaseException) -> str:
@@ -115,11 +116,13 @@ class Recorder:
     """The student's function in the grading child: calls it and records each outcome per check."""
 
     def __init__(self, fn: Callable) -> None:
-        self.fn, self.calls, self.current, self.depth = fn, {}, [], 0
-        self.budget = [MAX_BYTES]
+        self.fn, self.depth, self.budget = fn, 0, [MAX_BYTES]
+        self.calls: dict[str, list[list[object]]] = {}
+        self.current: list[list[object]] = []
         self.__name__ = getattr(fn, "__name__", "student")
 
     def begin_check(self, name: str) -> None:
+        """Start the list of outcomes of check ``name``."""
         self.current = self.calls.setdefault(name, [])
 
     def _outcome(self, compute: Callable[[], object]) -> object:
@@ -147,9 +150,11 @@ class Recorder:
         return value
 
     def __call__(self, *args: object, **kwargs: object) -> object:
+        """Call the student's function and record what it returned or raised."""
         return self._outcome(lambda: self.fn(*args, **kwargs))
 
     def probe(self, compute: Callable[[], object]) -> object:
+        """Run a check's ``compute`` (which calls the function) and record its result."""
         return self._outcome(compute)
 
 
@@ -157,28 +162,32 @@ class Replayer:
     """The student's function in the grader: answers each call of a check with the recorded outcome."""
 
     def __init__(self, calls: dict[str, list], name: str = "student") -> None:
-        self.calls, self.queue = calls, []
+        self.calls = calls
+        self.queue: list[object] = []
         self.__name__ = name
 
     def begin_check(self, name: str) -> None:
+        """Replay the outcomes recorded for check ``name`` from now on."""
         self.queue = list(self.calls.get(name, []))
 
     def __call__(self, *args: object, **kwargs: object) -> object:
+        """The next recorded outcome: returned (decoded) or raised again."""
         if not self.queue:
             raise CheckFailed("the grader could not replay this check (did your function change its inputs in place?)")
         outcome = self.queue.pop(0)
-        kind = outcome[0] if isinstance(outcome, (list, tuple)) and outcome else None
-        if kind == "returned" and len(outcome) == 2:
-            return _decode(outcome[1])
+        kind, *rest = outcome if isinstance(outcome, (list, tuple)) and outcome else (None,)
+        if kind == "returned" and len(rest) == 1:
+            return _decode(rest[0])
         if kind == "not done":
             raise NotImplementedError()
-        if kind == "check":
-            raise CheckFailed(str(outcome[1]))
-        if kind == "raised":
-            raise StudentError(str(outcome[1]))
+        if kind == "check" and len(rest) == 1:
+            raise CheckFailed(str(rest[0]))
+        if kind == "raised" and len(rest) == 1:
+            raise StudentError(str(rest[0]))
         raise CheckFailed("the grader received an output it cannot read")
 
     def probe(self, compute: Callable[[], object]) -> object:
+        """The recorded result of the probe (``compute`` ran in the child, not here)."""
         return self()
 
 
