@@ -39,9 +39,23 @@ def _tweedie_matches(fn: Callable) -> None:
     g = _gen(64)
     x, s = torch.randn(9, 2, generator=g, dtype=F64), torch.randn(9, 2, generator=g, dtype=F64)
     alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=F64), torch.linspace(0.9, 0.1, 9, dtype=F64)
-    expect_close(
-        fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma), "D with per-sample alpha, sigma", atol=1e-10
+    out, expected = fn(x, s, alpha, sigma), denoiser_from_score(x, s, alpha, sigma)
+    name_mistake(
+        out,
+        expected,
+        {
+            "Tweedie's formula has sigma^2, not sigma: D = (x + sigma^2 * score) / alpha": denoiser_from_score(
+                x, s, alpha, sigma.sqrt()
+            ),
+            "the score term has a plus sign: D = (x + sigma^2 * score) / alpha": denoiser_from_score(
+                x, -s, alpha, sigma
+            ),
+            "divide by alpha, do not multiply: D = (x + sigma^2 * score) / alpha": denoiser_from_score(
+                x, s, 1 / alpha, sigma
+            ),
+        },
     )
+    expect_close(out, expected, "D with per-sample alpha, sigma", atol=1e-10)
     expect_close(fn(x, s, 0.6, 0.8), denoiser_from_score(x, s, 0.6, 0.8), "D with scalar alpha, sigma", atol=1e-10)
 
 
@@ -81,15 +95,32 @@ def _loss_noise(fn: Callable) -> None:
     for sde in (VPSDE(), VESDE(0.01, 5.0)):
         out = fn(_model, x, sde, t=t, noise=noise)
         expect_shape(out, (), f"the loss for {type(sde).__name__}")
+        alpha, sigma = (c[:, None] for c in sde.marginal_coefficients(t))
+        eps_hat = _model(alpha * x + sigma * noise, t)
+        name_mistake(
+            out,
+            dsm_loss(_model, x, sde, t=t, noise=noise),
+            {
+                "sum the squared error over the dimensions, then average over the points "
+                "(.mean() alone also divides by d)": ((eps_hat - noise) ** 2).mean(),
+                "the noised point is x_t = alpha_t x + sigma_t eps, not sigma_t^2 eps": (
+                    (_model(alpha * x + sigma**2 * noise, t) - noise) ** 2
+                )
+                .sum(1)
+                .mean(),
+                "the target of the noise prediction is +eps (the noise that was added), not -eps": (
+                    (eps_hat + noise) ** 2
+                )
+                .sum(1)
+                .mean(),
+            },
+        )
         expect_close(
             out,
             dsm_loss(_model, x, sde, t=t, noise=noise),
             f"the noise-prediction loss ({type(sde).__name__})",
             atol=1e-9,
         )
-        alpha, sigma = sde.marginal_coefficients(t)
-        if torch.isclose(out, ((_model(alpha[:, None] * x + sigma[:, None] * noise, t) - noise) ** 2).mean()):
-            raise CheckFailed("sum the squared error over the dimensions, then average over the points")
 
 
 def _loss_score(fn: Callable) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, register
+from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, name_mistake, register
+from coursekit.density.point_cloud import point_cloud_score
 from coursekit.flows.flow_matching import cfm_loss, ideal_velocity, linear_path, ot_coupling
 
 __all__: list[str] = []
@@ -70,6 +71,16 @@ def _ideal_matches(fn: Callable) -> None:
             "your velocity has the wrong sign: it is E[x_noise - x_data | x_t = x], which points "
             "from the data towards the noise"
         )
+    wrong_var = (x + 0.4 * point_cloud_score(points, x, 0.6, 0.4**0.5)) / 0.6  # E[y | x] with variance t, not t^2
+    name_mistake(
+        out,
+        expected,
+        {
+            "the weights use the variance t^2 (x_t = (1 - t) y + t z has std t): "
+            "logits -||x - (1 - t) y_j||^2 / (2 t^2), not / (2 t)": (x - wrong_var) / 0.4,
+            "divide by t: v = (x - E[x_data | x_t = x]) / t": expected * 0.4,
+        },
+    )
     expect_close(out, expected, "the velocity at t = 0.4", atol=1e-9)
     t = torch.linspace(0.1, 1.0, 9, dtype=F64)
     expect_close(
@@ -120,6 +131,12 @@ def _loss_matches(fn: Callable) -> None:
             "the target has the wrong sign: with data at t = 0 and noise at t = 1 the path moves "
             "with velocity x_noise - x_data"
         )
+    swapped = ((_field(linear_path(x_noise, x_data, t), t) - (x_noise - x_data)) ** 2).sum(1).mean()
+    name_mistake(
+        out,
+        expected,
+        {"the path has t where 1 - t belongs: x_t = (1 - t) * x_data + t * x_noise (data at t = 0)": swapped},
+    )
     expect_close(out, expected, "the I-CFM loss with given x_noise and t", atol=1e-10, rtol=1e-10)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, register
+from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, name_mistake, register
 from coursekit.density.fokker_planck import face_flux
 from coursekit.density.point_cloud import point_cloud_score
 from coursekit.density.reverse_time import probability_flow_drift, reverse_sde_drift
@@ -126,9 +126,18 @@ register(
 def _cloud_matches(fn: Callable) -> None:
     points = torch.randn(30, 2, generator=_gen(22), dtype=torch.float64)
     x = 2 * torch.randn(9, 2, generator=_gen(23), dtype=torch.float64)
-    expect_close(
-        fn(points, x, 0.8, 0.5), point_cloud_score(points, x, 0.8, 0.5), "the score (alpha 0.8, sigma 0.5)", atol=1e-9
+    out, expected = fn(points, x, 0.8, 0.5), point_cloud_score(points, x, 0.8, 0.5)
+    name_mistake(
+        out,
+        expected,
+        {
+            "the score has the wrong sign: it is (alpha * E[y | x] - x) / sigma^2": -expected,
+            "divide by sigma^2, not sigma: score = (alpha * E[y | x] - x) / sigma^2": expected * 0.5,
+            "the components are centred at alpha * y_j, not y_j: scale the points by alpha "
+            "(in the weights and in the mean)": point_cloud_score(points, x, 1.0, 0.5),
+        },
     )
+    expect_close(out, expected, "the score (alpha 0.8, sigma 0.5)", atol=1e-9)
     alpha, sigma = torch.linspace(0.2, 1.0, 9, dtype=torch.float64), torch.linspace(1.0, 0.3, 9, dtype=torch.float64)
     expect_close(
         fn(points, x, alpha, sigma),

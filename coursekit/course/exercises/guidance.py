@@ -7,7 +7,16 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, probe, register
+from coursekit.course.exercises import (
+    Check,
+    CheckFailed,
+    expect_close,
+    expect_shape,
+    generator,
+    name_mistake,
+    probe,
+    register,
+)
 from coursekit.density.mixtures import GaussianMixture
 from coursekit.diffusion.dsm import noised_mixture_score
 from coursekit.guidance.classifier import classifier_log_prob_grad, mixture_posterior_logits
@@ -46,6 +55,16 @@ def _grad_values(fn: Callable) -> None:
     with torch.enable_grad():
         xi = x.clone().requires_grad_(True)
         (logit_grad,) = torch.autograd.grad(classifier(xi, 0.4).gather(1, y[:, None]).sum(), xi)
+        (axis0_grad,) = torch.autograd.grad(classifier(xi, 0.4).log_softmax(0).gather(1, y[:, None]).sum(), xi)
+    name_mistake(
+        out,
+        expected,
+        {
+            "the log-softmax runs over the wrong axis: normalise over the K classes "
+            "(log_softmax(logits, dim=1) or dim=-1), not over the N points": axis0_grad,
+            "the gradient has the wrong sign: grad_x log c(y | x) points towards class y": -expected,
+        },
+    )
     if torch.allclose(out.detach(), logit_grad):
         raise CheckFailed(
             "you differentiate the raw logit l_y; differentiate log c(y | x) = log_softmax(logits)[y], "
@@ -127,8 +146,17 @@ def _scale(fn: Callable) -> None:
     out = expect_shape(out, (6, 2), "the guided score")
     t = torch.tensor(0.5, dtype=F64)  # the time of the call above, for the reference
     expected = classifier_guided_score(score, classifier, labels, 3.0)(x, t)
-    if torch.allclose(out, 3.0 * score(x, t) + classifier_log_prob_grad(classifier, x, t, labels)):
+    grad = classifier_log_prob_grad(classifier, x, t, labels)
+    if torch.allclose(out, 3.0 * score(x, t) + grad):
         raise CheckFailed("the scale multiplies the classifier's gradient, not the score")
+    name_mistake(
+        out,
+        expected,
+        {
+            "add the classifier's gradient, do not subtract it: score + scale * grad log c(y | x)": score(x, t)
+            - 3.0 * grad,
+        },
+    )
     expect_close(out, expected, "the guided score with scale 3 and one label per point", atol=1e-8)
 
 

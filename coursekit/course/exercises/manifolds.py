@@ -161,6 +161,7 @@ class _TwoConstraints(Plane):
 def _violation_values(fn: Callable) -> None:
     torus = Torus(1.0, 0.4)
     x = 1.5 * torch.randn(9, 3, generator=_gen(70), dtype=F64)
+    x = torch.cat([x[:7], torch.tensor([[1.1, 0.0, 0.1], [0.0, -0.8, -0.2]], dtype=F64)])  # two inside the tube
     out = expect_shape(fn(torus, x), (9,), "the violation of 9 points")
     h = torus.h(x)[:, 0]
     if torch.allclose(out, h) and bool((h < 0).any()):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, register
+from coursekit.course.exercises import Check, CheckFailed, expect_close, expect_shape, generator, name_mistake, register
 from coursekit.flows import gaussian_ot, ot_flow
 
 __all__: list[str] = []
@@ -193,6 +193,16 @@ def _spd(d: int, seed: int) -> Tensor:
 def _map_pushes_forward(fn: Callable) -> None:
     cov0, cov1 = _spd(3, 50), _spd(3, 51)
     a = expect_shape(fn(cov0, cov1), (3, 3), "A for d = 3")
+    name_mistake(
+        a,
+        gaussian_ot.ot_map_matrix(cov0, cov1),
+        {
+            "the middle factor needs its square root: A = S0^{-1/2} (S0^{1/2} S1 S0^{1/2})^{1/2} S0^{-1/2}": cov1,
+            "you return the inverse map, from N(m1, Sigma_1) to N(m0, Sigma_0): swap Sigma_0 and Sigma_1": (
+                gaussian_ot.ot_map_matrix(cov1, cov0)
+            ),
+        },
+    )
     if not torch.allclose(a @ cov0 @ a.T, cov1, atol=1e-8):
         raise CheckFailed("A Sigma_0 A^T should equal Sigma_1 (the map must push N(m0, Sigma_0) to N(m1, Sigma_1))")
     expect_close(
